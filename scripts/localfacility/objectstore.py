@@ -1,0 +1,90 @@
+"""The object stores: versitygw for S3 (usdf, local) and fake-gcs-server for GCS (idf)."""
+
+from __future__ import annotations
+
+import boto3
+import httpx
+from botocore.config import Config
+
+from localfacility.credentials import FacilityCredentials
+from localfacility.process import ServiceSpec
+from localfacility.settings import FacilitySettings
+
+
+def s3_url(settings: FacilitySettings) -> str:
+    return f"http://{settings.host}:{settings.s3_port}"
+
+
+def gcs_url(settings: FacilitySettings) -> str:
+    return f"http://{settings.host}:{settings.gcs_port}"
+
+
+def s3_client(settings: FacilitySettings, creds: FacilityCredentials):  # type: ignore[no-untyped-def]
+    """A boto3 S3 client for the local S3 server, path-style as on-prem stores need."""
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_url(settings),
+        aws_access_key_id=creds.s3_access_key.get_secret_value(),
+        aws_secret_access_key=creds.s3_secret_key.get_secret_value(),
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+    )
+
+
+def s3_spec(settings: FacilitySettings, creds: FacilityCredentials) -> ServiceSpec:
+    root = settings.data_dir / "s3"
+    root.mkdir(parents=True, exist_ok=True)
+
+    def ready() -> bool:
+        s3_client(settings, creds).list_buckets()
+        return True
+
+    return ServiceSpec(
+        name="s3",
+        argv=[
+            str(settings.bin_dir / "versitygw"),
+            "--port",
+            f"{settings.host}:{settings.s3_port}",
+            "--quiet",
+            "posix",
+            str(root),
+        ],
+        # Passed by environment, not argv, so that `ps` never shows them.
+        env={
+            "ROOT_ACCESS_KEY_ID": creds.s3_access_key.get_secret_value(),
+            "ROOT_SECRET_ACCESS_KEY": creds.s3_secret_key.get_secret_value(),
+        },
+        ready=ready,
+    )
+
+
+def gcs_spec(settings: FacilitySettings) -> ServiceSpec:
+    root = settings.data_dir / "gcs"
+    root.mkdir(parents=True, exist_ok=True)
+
+    def ready() -> bool:
+        return httpx.get(f"{gcs_url(settings)}/storage/v1/b", timeout=2).status_code == 200
+
+    return ServiceSpec(
+        name="gcs",
+        argv=[
+            str(settings.bin_dir / "fake-gcs-server"),
+            "-scheme",
+            "http",
+            "-host",
+            settings.host,
+            "-port",
+            str(settings.gcs_port),
+            "-public-host",
+            f"{settings.host}:{settings.gcs_port}",
+            "-external-url",
+            gcs_url(settings),
+            "-backend",
+            "filesystem",
+            "-filesystem-root",
+            str(root),
+            "-log-level",
+            "warn",
+        ],
+        ready=ready,
+    )

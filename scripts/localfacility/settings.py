@@ -1,0 +1,70 @@
+"""Where the local facility lives and which ports it binds: typed, overridable by environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TOOLS_DIR = PROJECT_ROOT / "scripts" / "tools"
+
+
+class FacilitySettings(BaseSettings):
+    """Ports and paths of the single-machine facility.
+
+    Every field can be overridden with an ``ALERTDIST_`` environment variable,
+    e.g. ``ALERTDIST_KAFKA_EXTERNAL_PORT=29094``. A TLS port of 0 disables the
+    SASL_SSL listener.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALERTDIST_", frozen=True)
+
+    run_dir: Path = PROJECT_ROOT / ".run" / "local"
+    host: str = "127.0.0.1"
+    kafka_internal_port: int = Field(default=19092, description="inter-broker SCRAM listener")
+    kafka_controller_port: int = Field(default=19093, description="KRaft controller listener")
+    kafka_external_port: int = Field(default=19094, description="brokers' SASL_PLAINTEXT listener")
+    kafka_external_tls_port: int = Field(default=19095, description="brokers' SASL_SSL listener")
+    kafka_heap: str = "1g"
+    postgres_port: int = 15432
+    registry_port: int = 18081
+    s3_port: int = 17070
+    gcs_port: int = 14443
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.run_dir / "bin"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.run_dir / "pids"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.run_dir / "conf"
+
+    @property
+    def kafka_libs_dir(self) -> Path:
+        return self.run_dir / "kafka-libs"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.run_dir / "secrets.json"
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.run_dir / "endpoints.json"
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.kafka_external_tls_port > 0

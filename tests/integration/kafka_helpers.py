@@ -1,0 +1,78 @@
+"""Small helpers for talking to the local Kafka as different principals."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
+)
+from localfacility.facility import LocalFacility
+from localfacility.kafka import admin_client_config
+
+QUIET = logging.getLogger("tests.kafka")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+
+
+def client_config(facility: LocalFacility, user: str, password: str) -> dict[str, str]:
+    """Config for a SCRAM-SHA-512 client on the brokers' external listener."""
+    return {
+        **admin_client_config(facility.settings, facility.credentials),
+        "sasl.username": user,
+        "sasl.password": password,
+    }
+
+
+def admin(facility: LocalFacility) -> AdminClient:
+    """An admin client authenticated as the facility's super user."""
+    return admin_client(admin_client_config(facility.settings, facility.credentials))
+
+
+def admin_client(config: dict[str, str]) -> AdminClient:
+    return AdminClient(config, logger=QUIET)
+
+
+def delete_acls_of(facility: LocalFacility, user: str) -> None:
+    """Remove every ACL naming this user."""
+    everything = AclBindingFilter(
+        ResourceType.ANY,
+        None,
+        ResourcePatternType.ANY,
+        f"User:{user}",
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    client = admin(facility)
+    for future in client.delete_acls([everything]).values():
+        future.result(timeout=30)
+
+
+def create_scram_user(facility: LocalFacility, user: str) -> str:
+    """Create (or reset) a SCRAM-SHA-512 user with a fresh password; return the password."""
+    password = secrets.token_urlsafe(16)
+    upsert = UserScramCredentialUpsertion(
+        user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password.encode()
+    )
+    client = admin(facility)
+    for future in client.alter_user_scram_credentials([upsert]).values():
+        future.result(timeout=30)
+    return password
+
+
+def delete_scram_user(facility: LocalFacility, user: str) -> None:
+    deletion = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)
+    client = admin(facility)
+    for future in client.alter_user_scram_credentials([deletion]).values():
+        future.result(timeout=30)

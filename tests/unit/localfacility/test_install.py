@@ -1,0 +1,44 @@
+"""Installation is pinned by the wrapper modules and skipped when nothing changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from localfacility import install
+from localfacility.settings import TOOLS_DIR, FacilitySettings
+
+
+@pytest.mark.parametrize("name", install.GO_TOOLS)
+def test_each_go_tool_is_pinned(name: str) -> None:
+    package = install.go_tool_package(name)
+    go_mod = (TOOLS_DIR / name / "go.mod").read_text()
+    module = next(line.split()[1] for line in go_mod.splitlines() if line.startswith("require "))
+    assert package.startswith(module)
+    assert (TOOLS_DIR / name / "go.sum").stat().st_size > 0
+
+
+def test_up_to_date_tool_is_not_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = FacilitySettings(run_dir=tmp_path)
+    settings.bin_dir.mkdir(parents=True)
+    (settings.bin_dir / "versitygw").write_text("binary")
+    module = TOOLS_DIR / "versitygw"
+    (settings.bin_dir / ".versitygw.sha256").write_text(install._digest(module / "go.mod", module / "go.sum"))
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rebuilt although up to date")
+
+    monkeypatch.setattr(install.subprocess, "run", no_build)
+    assert install.install_go_tool(settings, "versitygw") is False
+
+
+def test_changed_pin_triggers_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = FacilitySettings(run_dir=tmp_path)
+    settings.bin_dir.mkdir(parents=True)
+    (settings.bin_dir / "versitygw").write_text("binary")
+    (settings.bin_dir / ".versitygw.sha256").write_text("stale")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(install.subprocess, "run", lambda argv, **kw: calls.append(argv))
+    assert install.install_go_tool(settings, "versitygw") is True
+    assert calls[0][:3] == ["go", "build", "-trimpath"]
+    assert calls[0][-1] == install.go_tool_package("versitygw")
