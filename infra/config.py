@@ -1,0 +1,183 @@
+"""Typed stack configuration: read once from the stack file, passed down as plain objects."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MIB = 1024 * 1024
+COMMUNITY_BROKERS = ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle")
+
+
+class Facility(StrEnum):
+    IDF = "idf"
+    USDF = "usdf"
+    LOCAL = "local"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TopicRole(StrEnum):
+    """What a topic is for; decides who may touch it."""
+
+    ALERTS = "alerts"  # the alert stream: brokers read, the producer writes, the archive reads
+    DEAD_LETTER = "dead-letter"  # alerts the archive ingester could not store, with the reason
+    REGISTRY = "registry"  # the schema registry's own storage (`_schemas`)
+
+
+class TopicSpec(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
+    role: TopicRole
+    partitions: Annotated[int, Field(ge=1)]
+    retention_ms: int = Field(default=7 * 24 * 3600 * 1000, alias="retentionMs")
+    retention_bytes: int = Field(default=-1, alias="retentionBytes", description="per partition; -1 unbounded")
+    max_message_bytes: int = Field(default=10 * MIB, alias="maxMessageBytes")
+    timestamp_type: Literal["LogAppendTime", "CreateTime"] = Field(default="LogAppendTime", alias="timestampType")
+    cleanup_policy: Literal["delete", "compact"] = Field(default="delete", alias="cleanupPolicy")
+
+
+class StorageSpec(_Model):
+    storage_class: str = Field(alias="class")
+    size: Annotated[str, Field(pattern=r"^[0-9]+(Gi|Ti)$")]
+
+
+class ExternalListenerSpec(_Model):
+    """The brokers' SCRAM listener behind per-broker LoadBalancers."""
+
+    bootstrap_host: str = Field(alias="bootstrapHost")
+    broker_hosts: list[str] = Field(alias="brokerHosts")
+    bootstrap_ip: str | None = Field(default=None, alias="bootstrapIp")
+    broker_ips: list[str] = Field(default_factory=list, alias="brokerIps")
+
+
+class StrimziSpec(_Model):
+    chart_version: str = Field(alias="chartVersion")
+    api_version: Literal["kafka.strimzi.io/v1", "kafka.strimzi.io/v1beta2"] = Field(
+        default="kafka.strimzi.io/v1", alias="apiVersion"
+    )
+    namespace: str = "strimzi"
+
+
+class KafkaClusterSpec(_Model):
+    name: str = "alert-broker"
+    version: str
+    replicas: Annotated[int, Field(ge=1)]
+    min_insync_replicas: Annotated[int, Field(ge=1)] = Field(alias="minInsyncReplicas")
+    controller_replicas: Annotated[int, Field(ge=1)] = Field(default=3, alias="controllerReplicas")
+    broker_storage: StorageSpec = Field(alias="brokerStorage")
+    controller_storage: StorageSpec = Field(alias="controllerStorage")
+    external: ExternalListenerSpec
+    strimzi: StrimziSpec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaClusterSpec:
+        if self.min_insync_replicas > self.replicas:
+            raise ValueError("minInsyncReplicas cannot exceed replicas")
+        if len(self.external.broker_hosts) != self.replicas:
+            raise ValueError("external.brokerHosts needs one host per broker replica")
+        if self.external.broker_ips and len(self.external.broker_ips) != self.replicas:
+            raise ValueError("external.brokerIps, when given, needs one address per broker replica")
+        return self
+
+
+class IngressSpec(_Model):
+    host: str
+    path_prefix: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] = Field(alias="pathPrefix")
+    ingress_class: str = Field(default="nginx", alias="ingressClass")
+
+
+class RegistrySpec(_Model):
+    image: str = "confluentinc/cp-schema-registry:7.9.2"
+    replicas: Annotated[int, Field(ge=1)] = 1
+    ingress: IngressSpec | None = None
+    sync_image: str = Field(default="ghcr.io/lsst-dm/alertdist-services:latest", alias="syncImage")
+
+
+class GcsBucketSpec(_Model):
+    kind: Literal["gcs"] = "gcs"
+    name: str
+    project: str
+    location: str = "US-CENTRAL1"
+
+
+class S3BucketSpec(_Model):
+    kind: Literal["s3"] = "s3"
+    name: str
+    endpoint: str
+    region: str = "us-east-1"
+
+
+class ArchiveSpec(_Model):
+    bucket: Annotated[GcsBucketSpec | S3BucketSpec, Field(discriminator="kind")]
+    image: str = "ghcr.io/lsst-dm/alertdist-services:latest"
+    ingester_replicas: Annotated[int, Field(ge=1)] = Field(default=1, alias="ingesterReplicas")
+    server_replicas: Annotated[int, Field(ge=1)] = Field(default=2, alias="serverReplicas")
+    ingress: IngressSpec | None = None
+    gcp_service_account: str | None = Field(default=None, alias="gcpServiceAccount")
+
+
+class ProducerSpec(_Model):
+    enabled: bool = False
+    image: str = "ghcr.io/lsst-dm/alertdist-services:latest"
+    topic: str = "alerts-simulated"
+    alerts_per_visit: Annotated[int, Field(ge=1, le=40_000)] = Field(default=10_000, alias="alertsPerVisit")
+    visit_interval_seconds: Annotated[float, Field(gt=0)] = Field(default=37.0, alias="visitIntervalSeconds")
+
+
+class LocalEndpoints(_Model):
+    """Where the local stack finds the local facility (scripts/facility endpoints)."""
+
+    bootstrap_servers: str = Field(alias="bootstrapServers")
+    registry_url: str = Field(alias="registryUrl")
+    archive_url: str = Field(alias="archiveUrl")
+
+
+class StackConfig(_Model):
+    """Everything a stack declares, minus secrets (see infra.secrets)."""
+
+    facility: Facility
+    namespace: str = "alert-distribution"
+    kubernetes_context: str | None = Field(default=None, alias="kubernetesContext")
+    brokers: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*$")]] = Field(
+        default_factory=lambda: list(COMMUNITY_BROKERS)
+    )
+    topics: list[TopicSpec]
+    kafka: KafkaClusterSpec | None = None
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    archive: ArchiveSpec | None = None
+    producer: ProducerSpec = Field(default_factory=ProducerSpec)
+    local: LocalEndpoints | None = None
+
+    @model_validator(mode="after")
+    def _facility_parts(self) -> StackConfig:
+        if len(set(self.brokers)) != len(self.brokers):
+            raise ValueError("brokers must be unique")
+        names = [topic.name for topic in self.topics]
+        if len(set(names)) != len(names):
+            raise ValueError("topic names must be unique")
+        if not any(topic.role is TopicRole.ALERTS for topic in self.topics):
+            raise ValueError("at least one alert topic is required")
+        if self.facility is Facility.LOCAL:
+            if self.local is None:
+                raise ValueError("the local stack needs `local` endpoints")
+        else:
+            if self.kafka is None or self.archive is None:
+                raise ValueError(f"the {self.facility} stack needs `kafka` and `archive`")
+            if self.kafka.min_insync_replicas >= self.replication_factor:
+                raise ValueError("minInsyncReplicas must be below the replication factor")
+        return self
+
+    @property
+    def alert_topics(self) -> list[TopicSpec]:
+        return [topic for topic in self.topics if topic.role is TopicRole.ALERTS]
+
+    def topic_for(self, role: TopicRole) -> TopicSpec | None:
+        return next((topic for topic in self.topics if topic.role is role), None)
+
+    @property
+    def replication_factor(self) -> int:
+        return 1 if self.kafka is None else min(3, self.kafka.replicas)

@@ -1,0 +1,159 @@
+"""Pure tables derived from the stack config: users, ACLs, topic settings. No Pulumi here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from infra.config import Facility, StackConfig, TopicRole, TopicSpec
+
+PRODUCER_USER = "alert-producer"
+ARCHIVE_INGESTER_USER = "archive-ingester"
+REGISTRY_USER = "schema-registry"
+REGISTRY_GROUP = "schema-registry"
+REGISTRY_TOPIC = "_schemas"
+
+
+class ResourceType(StrEnum):
+    TOPIC = "Topic"
+    GROUP = "Group"
+    CLUSTER = "Cluster"
+
+
+class PatternType(StrEnum):
+    LITERAL = "Literal"
+    PREFIXED = "Prefixed"
+
+
+class Operation(StrEnum):
+    READ = "Read"
+    WRITE = "Write"
+    CREATE = "Create"
+    DESCRIBE = "Describe"
+    DESCRIBE_CONFIGS = "DescribeConfigs"
+    ALL = "All"
+
+
+class UserRole(StrEnum):
+    COMMUNITY_BROKER = "community-broker"
+    PRODUCER = "producer"
+    ARCHIVE_INGESTER = "archive-ingester"
+    SCHEMA_REGISTRY = "schema-registry"
+
+
+@dataclass(frozen=True, order=True)
+class AclRule:
+    """One ALLOW rule: principal may do operation on resource (name, pattern)."""
+
+    username: str
+    resource_type: ResourceType
+    resource_name: str
+    pattern: PatternType
+    operation: Operation
+    host: str = "*"
+
+    @property
+    def principal(self) -> str:
+        return f"User:{self.username}"
+
+
+@dataclass(frozen=True)
+class KafkaUserSpec:
+    username: str
+    role: UserRole
+    acls: tuple[AclRule, ...]
+
+
+def broker_username(broker: str, facility: Facility) -> str:
+    """A community broker's SCRAM username at a facility, e.g. ``fink-usdf``."""
+    return f"{broker}-{facility.value}"
+
+
+def _topic_rules(username: str, topics: list[TopicSpec], *operations: Operation) -> list[AclRule]:
+    return [
+        AclRule(username, ResourceType.TOPIC, topic.name, PatternType.LITERAL, operation)
+        for topic in topics
+        for operation in operations
+    ]
+
+
+def _group_rule(username: str, group: str, pattern: PatternType, operation: Operation) -> AclRule:
+    return AclRule(username, ResourceType.GROUP, group, pattern, operation)
+
+
+def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
+    """Every SCRAM user of the stack with exactly the ACLs it needs, and no more."""
+    alerts = config.alert_topics
+    users = [
+        KafkaUserSpec(
+            username=(name := broker_username(broker, config.facility)),
+            role=UserRole.COMMUNITY_BROKER,
+            acls=tuple(
+                _topic_rules(name, alerts, Operation.READ, Operation.DESCRIBE, Operation.DESCRIBE_CONFIGS)
+                + [_group_rule(name, name, PatternType.PREFIXED, Operation.ALL)]
+            ),
+        )
+        for broker in config.brokers
+    ]
+    users.append(
+        KafkaUserSpec(
+            username=PRODUCER_USER,
+            role=UserRole.PRODUCER,
+            acls=tuple(_topic_rules(PRODUCER_USER, alerts, Operation.WRITE, Operation.DESCRIBE)),
+        )
+    )
+    dead_letter = [t for t in config.topics if t.role is TopicRole.DEAD_LETTER]
+    users.append(
+        KafkaUserSpec(
+            username=ARCHIVE_INGESTER_USER,
+            role=UserRole.ARCHIVE_INGESTER,
+            acls=tuple(
+                _topic_rules(ARCHIVE_INGESTER_USER, alerts, Operation.READ, Operation.DESCRIBE)
+                + _topic_rules(ARCHIVE_INGESTER_USER, dead_letter, Operation.WRITE, Operation.DESCRIBE)
+                + [
+                    _group_rule(ARCHIVE_INGESTER_USER, ARCHIVE_INGESTER_USER, PatternType.LITERAL, op)
+                    for op in (Operation.READ, Operation.DESCRIBE)
+                ]
+            ),
+        )
+    )
+    registry_topics = [t for t in config.topics if t.role is TopicRole.REGISTRY]
+    if registry_topics:
+        users.append(
+            KafkaUserSpec(
+                username=REGISTRY_USER,
+                role=UserRole.SCHEMA_REGISTRY,
+                acls=tuple(
+                    _topic_rules(
+                        REGISTRY_USER,
+                        registry_topics,
+                        Operation.READ,
+                        Operation.WRITE,
+                        Operation.DESCRIBE,
+                        Operation.DESCRIBE_CONFIGS,
+                    )
+                    + [
+                        _group_rule(REGISTRY_USER, REGISTRY_GROUP, PatternType.LITERAL, op)
+                        for op in (Operation.READ, Operation.DESCRIBE)
+                    ]
+                ),
+            )
+        )
+    return users
+
+
+def topic_config(topic: TopicSpec, min_insync_replicas: int) -> dict[str, str]:
+    """Kafka topic-level settings for one declared topic."""
+    return {
+        "retention.ms": str(topic.retention_ms),
+        "retention.bytes": str(topic.retention_bytes),
+        "max.message.bytes": str(topic.max_message_bytes),
+        "message.timestamp.type": topic.timestamp_type,
+        "cleanup.policy": topic.cleanup_policy,
+        "min.insync.replicas": str(min_insync_replicas),
+        "compression.type": "producer",
+    }
+
+
+def min_insync_replicas(config: StackConfig) -> int:
+    return 1 if config.kafka is None else config.kafka.min_insync_replicas
