@@ -34,9 +34,13 @@ class TopicSpec(_Model):
     role: TopicRole
     partitions: Annotated[int, Field(ge=1)]
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, alias="retentionMs")
-    retention_bytes: int = Field(default=-1, alias="retentionBytes", description="per partition; -1 unbounded")
+    retention_bytes: int = Field(
+        default=-1, alias="retentionBytes", description="per partition; -1 unbounded"
+    )
     max_message_bytes: int = Field(default=10 * MIB, alias="maxMessageBytes")
-    timestamp_type: Literal["LogAppendTime", "CreateTime"] = Field(default="LogAppendTime", alias="timestampType")
+    timestamp_type: Literal["LogAppendTime", "CreateTime"] = Field(
+        default="LogAppendTime", alias="timestampType"
+    )
     cleanup_policy: Literal["delete", "compact"] = Field(default="delete", alias="cleanupPolicy")
 
 
@@ -55,11 +59,20 @@ class ExternalListenerSpec(_Model):
 
 
 class StrimziSpec(_Model):
-    chart_version: str = Field(alias="chartVersion")
+    chart_version: str = Field(alias="chartVersion", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     api_version: Literal["kafka.strimzi.io/v1", "kafka.strimzi.io/v1beta2"] = Field(
         default="kafka.strimzi.io/v1", alias="apiVersion"
     )
     namespace: str = "strimzi"
+
+    @model_validator(mode="after")
+    def _api_served_by_chart(self) -> StrimziSpec:
+        major, minor = (int(part) for part in self.chart_version.split(".")[:2])
+        if major >= 1 and self.api_version != "kafka.strimzi.io/v1":
+            raise ValueError("Strimzi 1.0 and later serve only kafka.strimzi.io/v1")
+        if (major, minor) < (0, 49) and self.api_version != "kafka.strimzi.io/v1beta2":
+            raise ValueError("Strimzi before 0.49 serves only kafka.strimzi.io/v1beta2")
+        return self
 
 
 class KafkaClusterSpec(_Model):
@@ -141,7 +154,6 @@ class StackConfig(_Model):
 
     facility: Facility
     namespace: str = "alert-distribution"
-    kubernetes_context: str | None = Field(default=None, alias="kubernetesContext")
     brokers: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*$")]] = Field(
         default_factory=lambda: list(COMMUNITY_BROKERS)
     )

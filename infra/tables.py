@@ -39,6 +39,7 @@ class UserRole(StrEnum):
     PRODUCER = "producer"
     ARCHIVE_INGESTER = "archive-ingester"
     SCHEMA_REGISTRY = "schema-registry"
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True, order=True)
@@ -88,9 +89,9 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
         KafkaUserSpec(
             username=(name := broker_username(broker, config.facility)),
             role=UserRole.COMMUNITY_BROKER,
-            acls=tuple(
-                _topic_rules(name, alerts, Operation.READ, Operation.DESCRIBE, Operation.DESCRIBE_CONFIGS)
-                + [_group_rule(name, name, PatternType.PREFIXED, Operation.ALL)]
+            acls=(
+                *_topic_rules(name, alerts, Operation.READ, Operation.DESCRIBE, Operation.DESCRIBE_CONFIGS),
+                _group_rule(name, name, PatternType.PREFIXED, Operation.ALL),
             ),
         )
         for broker in config.brokers

@@ -14,9 +14,7 @@ from localfacility.settings import FacilitySettings
 
 def _print_status(services: list[ServiceStatus]) -> None:
     for service in services:
-        state = (
-            "ready" if service.ready else ("running, not answering" if service.pid else "stopped")
-        )
+        state = "ready" if service.ready else ("running, not answering" if service.pid else "stopped")
         pid = service.pid if service.pid is not None else "-"
         print(f"  {service.name:<16} pid {pid!s:<8} {state}")
 
@@ -25,13 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertdist-facility", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="install the pinned servers (Kafka, registry, S3, GCS)")
-    commands.add_parser(
-        "up", help="install what is missing, start everything, wait until it answers"
-    )
+    commands.add_parser("up", help="install what is missing, start everything, wait until it answers")
     down = commands.add_parser("down", help="stop the facility's own processes")
-    down.add_argument(
-        "--purge", action="store_true", help="also delete data, config and credentials"
-    )
+    down.add_argument("--purge", action="store_true", help="also delete data, config and credentials")
     commands.add_parser("status", help="say what runs; exit 1 unless everything answers")
     commands.add_parser("endpoints", help="print the endpoints as JSON (no secrets)")
     args = parser.parse_args(argv)

@@ -68,9 +68,7 @@ def server_properties(settings: FacilitySettings, creds: FacilityCredentials) ->
         "controller.quorum.voters": f"{NODE_ID}@{host}:{settings.kafka_controller_port}",
         "listeners": ",".join(f"{n}://{host}:{p}" for n, (p, _) in listeners.items()),
         "advertised.listeners": ",".join(f"{n}://{host}:{p}" for n, p in advertised.items()),
-        "listener.security.protocol.map": ",".join(
-            f"{n}:{proto}" for n, (_, proto) in listeners.items()
-        ),
+        "listener.security.protocol.map": ",".join(f"{n}:{proto}" for n, (_, proto) in listeners.items()),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "INTERNAL",
         "sasl.mechanism.controller.protocol": "PLAIN",

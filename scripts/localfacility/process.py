@@ -122,6 +122,7 @@ class Supervisor:
             os.kill(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.1)
+        _reap(pid)
         self.pid_file(spec.name).unlink(missing_ok=True)
         return True
 
@@ -130,6 +131,12 @@ class Supervisor:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the process was started by this one (no zombie left)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _alive(pid: int) -> bool:

@@ -37,9 +37,7 @@ def postgres_bin(name: str) -> str:
         return found[-1]
     on_path = shutil.which(name)
     if on_path is None:
-        raise FileNotFoundError(
-            f"PostgreSQL's {name} is not installed (apt-get install postgresql)"
-        )
+        raise FileNotFoundError(f"PostgreSQL's {name} is not installed (apt-get install postgresql)")
     return on_path
 
 
@@ -207,9 +205,7 @@ def registry_url(settings: FacilitySettings) -> str:
     return f"http://{settings.host}:{settings.registry_port}"
 
 
-def registry_spec(
-    settings: FacilitySettings, creds: FacilityCredentials, config: Path
-) -> ServiceSpec:
+def registry_spec(settings: FacilitySettings, creds: FacilityCredentials, config: Path) -> ServiceSpec:
     def ready() -> bool:
         response = httpx.get(
             f"{registry_url(settings)}/subjects",

@@ -71,11 +71,7 @@ def ensure_broker_tls(tls_dir: Path, host: str) -> tuple[Path, Path]:
     )
 
     pem = serialization.Encoding.PEM
-    key_bytes = broker_key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    _write_private(
-        keystore_pem, key_bytes + broker_cert.public_bytes(pem) + ca_cert.public_bytes(pem)
-    )
+    key_bytes = broker_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write_private(keystore_pem, key_bytes + broker_cert.public_bytes(pem) + ca_cert.public_bytes(pem))
     ca_pem.write_bytes(ca_cert.public_bytes(pem))
     return ca_pem, keystore_pem

@@ -1,0 +1,5 @@
+"""Pulumi entry point: `pulumi up --stack idf|usdf|local`."""
+
+from infra.program import main
+
+main()

@@ -1,0 +1,53 @@
+"""Secret stack configuration: read once, kept as Pulumi secret Outputs, never plain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from infra.config import Facility, StackConfig
+
+
+class MissingSecretError(KeyError):
+    """A secret the stack needs was not set with `pulumi config set --secret`."""
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Passwords by Kafka username, plus facility credentials where the stack needs them."""
+
+    kafka_passwords: pulumi.Output[dict[str, str]]
+    archive_s3_access_key: pulumi.Output[str] | None = None
+    archive_s3_secret_key: pulumi.Output[str] | None = None
+    local_kafka_admin_password: pulumi.Output[str] | None = None
+    local_registry_admin_password: pulumi.Output[str] | None = None
+
+    def kafka_password(self, username: str) -> pulumi.Output[str]:
+        def pick(passwords: dict[str, str]) -> str:
+            if username not in passwords:
+                raise MissingSecretError(
+                    f"no password for Kafka user {username!r}: run scripts/stack-secrets.py --stack <stack>"
+                )
+            return passwords[username]
+
+        return pulumi.Output.secret(self.kafka_passwords.apply(pick))
+
+
+def read_secrets(config: pulumi.Config, stack: StackConfig) -> StackSecrets:
+    """Read every secret the stack needs from its (encrypted) config."""
+    passwords: pulumi.Output[Any] = config.require_secret_object("kafkaUserPasswords")
+    if stack.facility is Facility.LOCAL:
+        return StackSecrets(
+            kafka_passwords=passwords,
+            local_kafka_admin_password=config.require_secret("localKafkaAdminPassword"),
+            local_registry_admin_password=config.require_secret("localRegistryAdminPassword"),
+        )
+    if stack.archive is not None and stack.archive.bucket.kind == "s3":
+        return StackSecrets(
+            kafka_passwords=passwords,
+            archive_s3_access_key=config.require_secret("archiveS3AccessKey"),
+            archive_s3_secret_key=config.require_secret("archiveS3SecretKey"),
+        )
+    return StackSecrets(kafka_passwords=passwords)

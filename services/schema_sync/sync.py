@@ -1,0 +1,71 @@
+"""Load every LSST alert schema into the registry with its fixed id, in IMPORT mode."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import httpx
+
+from services.common.alertschemas import ALERT_SUBJECT, SchemaVersion, available_versions, schema_json
+
+
+class SchemaConflictError(RuntimeError):
+    """The registry holds a different schema under an id we own."""
+
+
+@dataclass
+class SyncReport:
+    registered: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+
+def _same_schema(stored: str, ours: str) -> bool:
+    return bool(json.loads(stored) == json.loads(ours))
+
+
+def sync_schemas(
+    http: httpx.Client, versions: tuple[SchemaVersion, ...] | None = None, subject: str = ALERT_SUBJECT
+) -> SyncReport:
+    """Register each version under `subject` with id = version = MAJOR*100+MINOR; idempotent.
+
+    `http` carries the registry's base URL and write credentials. The subject is put in
+    IMPORT mode only while something is missing, and left in READWRITE.
+    """
+    report = SyncReport()
+    missing: list[SchemaVersion] = []
+    for version in versions or available_versions():
+        stored = http.get(f"/schemas/ids/{version.schema_id}")
+        if stored.status_code == 404:
+            missing.append(version)
+            continue
+        stored.raise_for_status()
+        if not _same_schema(stored.json()["schema"], schema_json(version)):
+            raise SchemaConflictError(
+                f"registry id {version.schema_id} holds a schema that is not alert schema {version}"
+            )
+        report.unchanged.append(version.schema_id)
+    if not missing:
+        return report
+    _set_mode(http, subject, "IMPORT")
+    try:
+        for version in missing:
+            response = http.post(
+                f"/subjects/{subject}/versions",
+                json={
+                    "schema": schema_json(version),
+                    "schemaType": "AVRO",
+                    "id": version.schema_id,
+                    "version": version.schema_id,
+                },
+            )
+            response.raise_for_status()
+            report.registered.append(version.schema_id)
+    finally:
+        _set_mode(http, subject, "READWRITE")
+    return report
+
+
+def _set_mode(http: httpx.Client, subject: str, mode: str) -> None:
+    response = http.put(f"/mode/{subject}", params={"force": "true"}, json={"mode": mode})
+    response.raise_for_status()

@@ -1,0 +1,131 @@
+"""The typed stack config model: what it accepts, what it refuses, and the real stack files."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole
+from infra.stackfile import as_pulumi_config, load_stack, project_values, read_config_values, stack_file
+
+
+def facility_values(stack: str = "usdf") -> dict[str, Any]:
+    return copy.deepcopy(project_values(read_config_values(stack_file(stack))))
+
+
+@pytest.mark.parametrize("stack", ["idf", "usdf", "local"])
+def test_real_stack_files_validate(stack: str) -> None:
+    config = load_stack(stack)
+    assert config.facility is Facility(stack)
+    assert config.brokers == list(COMMUNITY_BROKERS)
+    assert [t.name for t in config.alert_topics] == ["alerts-simulated", "lsst-alerts-v11"]
+
+
+def test_facilities_replicate_and_local_does_not() -> None:
+    assert load_stack("idf").replication_factor == 3
+    assert load_stack("local").replication_factor == 1
+
+
+def test_producer_is_off_in_production() -> None:
+    assert not load_stack("idf").producer.enabled
+    assert not load_stack("usdf").producer.enabled
+
+
+def test_archive_bucket_kind_is_discriminated() -> None:
+    assert load_stack("idf").archive.bucket.kind == "gcs"  # type: ignore[union-attr]
+    assert load_stack("usdf").archive.bucket.kind == "s3"  # type: ignore[union-attr]
+
+
+def test_unknown_keys_are_refused() -> None:
+    values = facility_values()
+    values["kafka"]["replicaz"] = 3
+    with pytest.raises(ValidationError, match="replicaz"):
+        StackConfig.model_validate(values)
+
+
+def test_isr_must_stay_below_replication() -> None:
+    values = facility_values()
+    values["kafka"]["minInsyncReplicas"] = 3
+    with pytest.raises(ValidationError, match="minInsyncReplicas"):
+        StackConfig.model_validate(values)
+
+
+def test_one_advertised_host_per_broker() -> None:
+    values = facility_values()
+    values["kafka"]["external"]["brokerHosts"].pop()
+    with pytest.raises(ValidationError, match="one host per broker"):
+        StackConfig.model_validate(values)
+
+
+def test_facility_needs_kafka_and_archive() -> None:
+    values = facility_values()
+    del values["archive"]
+    with pytest.raises(ValidationError, match="needs `kafka` and `archive`"):
+        StackConfig.model_validate(values)
+
+
+def test_local_needs_endpoints() -> None:
+    values = project_values(read_config_values(stack_file("local")))
+    del values["local"]
+    with pytest.raises(ValidationError, match="local"):
+        StackConfig.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda v: v["topics"].append(dict(v["topics"][0])), "topic names must be unique"),
+        (lambda v: v.__setitem__("brokers", ["fink", "fink"]), "brokers must be unique"),
+        (lambda v: v.__setitem__("brokers", ["Fink!"]), "pattern"),
+        (lambda v: v.__setitem__("topics", [t for t in v["topics"] if t["role"] != "alerts"]), "alert topic"),
+        (lambda v: v["topics"][0].__setitem__("name", "bad topic"), "pattern"),
+        (lambda v: v["kafka"]["brokerStorage"].__setitem__("size", "lots"), "pattern"),
+    ],
+)
+def test_bad_values_are_refused_with_a_reason(mutate: Any, message: str) -> None:
+    values = facility_values()
+    mutate(values)
+    with pytest.raises(ValidationError, match=message):
+        StackConfig.model_validate(values)
+
+
+def test_adding_a_broker_is_a_config_change() -> None:
+    values = facility_values()
+    values["brokers"] = [*COMMUNITY_BROKERS, "newbroker"]
+    assert StackConfig.model_validate(values).brokers[-1] == "newbroker"
+
+
+def test_topic_defaults_follow_the_alert_stream() -> None:
+    topic = load_stack("local").topic_for(TopicRole.ALERTS)
+    assert topic is not None
+    assert topic.timestamp_type == "LogAppendTime"
+    assert topic.max_message_bytes >= 10 * 1024 * 1024
+
+
+def test_engine_style_config_is_json_for_objects() -> None:
+    rendered = as_pulumi_config({"facility": "idf", "producer": {"enabled": False}})
+    assert rendered == {"facility": "idf", "producer": '{"enabled": false}'}
+
+
+@pytest.mark.parametrize(
+    ("chart", "api", "accepted"),
+    [
+        ("1.2.0", "kafka.strimzi.io/v1", True),
+        ("1.2.0", "kafka.strimzi.io/v1beta2", False),
+        ("0.49.1", "kafka.strimzi.io/v1beta2", True),
+        ("0.45.0", "kafka.strimzi.io/v1", False),
+    ],
+)
+def test_strimzi_api_version_is_a_config_choice_the_chart_must_serve(
+    chart: str, api: str, accepted: bool
+) -> None:
+    values = facility_values()
+    values["kafka"]["strimzi"].update(chartVersion=chart, apiVersion=api)
+    if accepted:
+        assert StackConfig.model_validate(values).kafka.strimzi.api_version == api  # type: ignore[union-attr]
+    else:
+        with pytest.raises(ValidationError, match=r"serves? only"):
+            StackConfig.model_validate(values)

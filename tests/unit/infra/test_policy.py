@@ -1,0 +1,130 @@
+"""The policy pack, called directly on every stack's resources and on deliberately bad ones."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs
+
+from infra.policy.pack import policies
+from infra.policy.rules import RULES
+from infra.stackfile import stack_names
+from tests.unit.infra.test_program import program
+
+POLICIES = {policy.name: policy for policy in policies()}
+
+
+def violations(resource_type: str, props: dict[str, Any], only: str | None = None) -> list[str]:
+    """Run every policy (or one) the way the engine would, collecting reported violations."""
+    found: list[str] = []
+    args = ResourceValidationArgs(
+        resource_type=resource_type,
+        props=props,
+        urn=f"urn:pulumi:test::alert-distribution::{resource_type}::x",
+        name="x",
+        opts=PolicyResourceOptions(
+            protect=False,
+            ignore_changes=[],
+            delete_before_replace=None,
+            aliases=[],
+            additional_secret_outputs=[],
+            custom_timeouts=None,
+            parent=None,
+        ),
+        provider=None,
+    )
+    for name, policy in POLICIES.items():
+        if only in (None, name):
+            policy.validate(args, lambda message, _urn=None: found.append(message))
+    return found
+
+
+def first(stack: str, resource_type: str, name: str | None = None) -> dict[str, Any]:
+    for resource in program(stack).of_type(resource_type):
+        if name is None or resource.inputs.get("metadata", {}).get("name") == name:
+            return copy.deepcopy(resource.inputs)
+    raise LookupError(resource_type)
+
+
+def test_every_rule_is_a_mandatory_policy() -> None:
+    assert set(POLICIES) == set(RULES)
+    assert all(p.enforcement_level is EnforcementLevel.MANDATORY for p in POLICIES.values())
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_real_stack_passes_every_policy(stack: str) -> None:
+    run = program(stack)
+    checked = 0
+    for resource in run.resources:
+        assert violations(resource.type, resource.inputs) == [], resource.urn
+        checked += 1
+    assert checked > 20
+
+
+def test_a_broker_that_can_write_is_refused() -> None:
+    user = first("idf", "kubernetes:kafka.strimzi.io/v1:KafkaUser", "fink-idf")
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Write"]
+    assert violations("kubernetes:kafka.strimzi.io/v1:KafkaUser", user) == [
+        "fink-idf may not hold Write on Topic 'alerts-simulated' (Literal)"
+    ]
+
+
+def test_a_broker_joining_another_brokers_group_is_refused() -> None:
+    acl = first("local", "kafka:index/acl:Acl")
+    acl.update(
+        aclPrincipal="User:fink-local",
+        aclResourceType="Group",
+        aclResourceName="lasair-local",
+        resourcePatternTypeFilter="Prefixed",
+        aclOperation="All",
+    )
+    assert violations("kafka:index/acl:Acl", acl, "least-privilege-kafka-acls")
+
+
+@pytest.mark.parametrize(
+    ("principal", "resource_type", "name", "operation"),
+    [
+        ("User:alert-producer", "Topic", "alerts-simulated", "Read"),
+        ("User:alert-producer", "Group", "alert-producer", "Read"),
+        ("User:archive-ingester", "Topic", "alerts-simulated", "Write"),
+        ("User:fink-local", "Cluster", "kafka-cluster", "Alter"),
+        ("User:fink-local", "Topic", "*", "Read"),
+        ("User:stranger", "Topic", "alerts-simulated", "Read"),
+    ],
+)
+def test_service_and_broker_overreach_is_refused(
+    principal: str, resource_type: str, name: str, operation: str
+) -> None:
+    acl = first("local", "kafka:index/acl:Acl")
+    acl.update(
+        aclPrincipal=principal,
+        aclResourceType=resource_type,
+        aclResourceName=name,
+        resourcePatternTypeFilter="Literal",
+        aclOperation=operation,
+    )
+    assert len(violations("kafka:index/acl:Acl", acl)) == 1
+
+
+def test_an_under_replicated_facility_topic_is_refused() -> None:
+    topic = first("usdf", "kubernetes:kafka.strimzi.io/v1:KafkaTopic")
+    topic["spec"]["replicas"] = 1
+    topic["spec"]["config"]["min.insync.replicas"] = "1"
+    assert len(violations("kubernetes:kafka.strimzi.io/v1:KafkaTopic", topic)) == 2
+
+
+def test_an_object_without_namespace_is_refused() -> None:
+    deployment = first("usdf", "kubernetes:apps/v1:Deployment")
+    del deployment["metadata"]["namespace"]
+    assert violations("kubernetes:apps/v1:Deployment", deployment) == [
+        f"kubernetes:apps/v1:Deployment {deployment['metadata']['name']} has no namespace"
+    ]
+
+
+def test_a_literal_password_in_a_container_is_refused() -> None:
+    deployment = first("usdf", "kubernetes:apps/v1:Deployment", "archive-ingester")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["env"].append({"name": "ALERTDIST_KAFKA_PASSWORD", "value": "hunter2"})
+    assert len(violations("kubernetes:apps/v1:Deployment", deployment, "credentials-come-from-secrets")) == 1
