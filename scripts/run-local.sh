@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Run the system locally end to end: install what is missing, bring up the local
-# facility (real Kafka, schema registry, S3 and GCS servers) and check that every
-# service answers.
+# Run the system locally end to end: install what is missing, bring up the local facility
+# (real Kafka, schema registry, S3 and GCS servers), deploy the local stack (topics, SCRAM
+# users, ACLs, schemas, buckets), start the archive ingester and server, stream a visit of
+# alerts, and validate delivery to every community broker and the archive.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 scripts/bootstrap.sh
 scripts/facility up
-scripts/facility status
+scripts/facility deploy
+scripts/facility services up
+ALERTS="${ALERTDIST_DEMO_ALERTS:-1000}"
+scripts/facility validate --alerts "$ALERTS"

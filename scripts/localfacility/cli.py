@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
+import httpx
+from confluent_kafka import KafkaException
+
+from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility, ServiceStatus
 from localfacility.install import InstallError, install_all
 from localfacility.process import ServiceError
+from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
+from localfacility.validate import validate_delivery
 
 
 def _print_status(services: list[ServiceStatus]) -> None:
@@ -28,6 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("--purge", action="store_true", help="also delete data, config and credentials")
     commands.add_parser("status", help="say what runs; exit 1 unless everything answers")
     commands.add_parser("endpoints", help="print the endpoints as JSON (no secrets)")
+    deploy = commands.add_parser(
+        "deploy", help="deploy the local stack: topics, users, ACLs, schemas, buckets"
+    )
+    deploy.add_argument("--destroy", action="store_true", help="remove what the deploy made")
+    archive_cmd = commands.add_parser("services", help="start or stop the archive ingester and server")
+    archive_cmd.add_argument("action", choices=["up", "down"])
+    archive_cmd.add_argument(
+        "--archive", choices=["s3", "gcs"], default="s3", help="the archive's object store"
+    )
+    check = commands.add_parser("validate", help="produce canary alerts; check every broker and the archive")
+    check.add_argument("--alerts", type=int, default=100)
     args = parser.parse_args(argv)
 
     facility = LocalFacility(FacilitySettings())
@@ -58,7 +76,64 @@ def main(argv: list[str] | None = None) -> int:
         services = facility.status()
         _print_status(services)
         return 0 if all(service.ready for service in services) else 1
+    if args.command == "deploy":
+        return _deploy(facility, args.destroy)
+    if args.command == "services":
+        archive = ArchiveServices(LocalDeployment(facility), args.archive)
+        if args.action == "up":
+            try:
+                archive.up()
+            except (ServiceError, FileNotFoundError) as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+            print(f"archive ingester and server up ({args.archive}); archive at {archive.archive_url()}")
+        else:
+            stopped = archive.down()
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    if args.command == "validate":
+        return _validate(LocalDeployment(facility), args.alerts)
     print(facility.endpoints().model_dump_json(indent=2))
+    return 0
+
+
+def _validate(deployment: LocalDeployment, alerts: int) -> int:
+    if not deployment.outputs_file.exists():
+        print("error: the local stack is not deployed: run `scripts/facility deploy`", file=sys.stderr)
+        return 1
+    result = validate_delivery(json.loads(deployment.outputs_file.read_text()), alerts)
+    for user, count in result.brokers.items():
+        print(f"  {user:20s} read {count}/{result.alerts} canary alerts")
+    print(f"  archive              served {result.archived}/{result.alerts} byte-identical")
+    print(
+        f"delivered to all brokers in {result.seconds_to_all_brokers:.1f} s, "
+        f"archived in {result.seconds_to_archive:.1f} s"
+    )
+    print("delivery: OK" if result.ok else "delivery: FAILED")
+    return 0 if result.ok else 1
+
+
+def _deploy(facility: LocalFacility, destroy: bool) -> int:
+    deployment = LocalDeployment(facility)
+    started = time.monotonic()
+    try:
+        report = deployment.destroy() if destroy else deployment.up()
+    except (KafkaException, httpx.HTTPError) as error:
+        print(f"error: deploy failed: {error}", file=sys.stderr)
+        return 1
+    for line in report.created:
+        print(f"  + {line}")
+    for line in report.updated:
+        print(f"  ~ {line}")
+    for line in report.deleted:
+        print(f"  - {line}")
+    verb = "destroyed" if destroy else "deployed"
+    print(
+        f"local stack {verb} in {time.monotonic() - started:.1f} s: {len(report.created)} created, "
+        f"{len(report.updated)} updated, {len(report.deleted)} deleted, {report.unchanged} unchanged"
+    )
+    if not destroy:
+        print(f"stack outputs (with passwords, mode 0600): {deployment.outputs_file}")
     return 0
 
 

@@ -32,6 +32,7 @@ class FacilitySettings(BaseSettings):
     registry_port: int = 18081
     s3_port: int = 17070
     gcs_port: int = 14443
+    archive_server_port: int = 18080
 
     @property
     def bin_dir(self) -> Path:

@@ -26,6 +26,8 @@ from localfacility.facility import LocalFacility
 from localfacility.kafka import MAX_MESSAGE_BYTES
 from localfacility.objectstore import s3_client
 
+from services.common.alertschemas import SchemaVersion, schema_json
+
 from .kafka_helpers import (
     QUIET,
     admin,
@@ -33,7 +35,7 @@ from .kafka_helpers import (
     client_config,
     create_scram_user,
     delete_acls_of,
-    delete_scram_user,
+    retire_scram_user,
 )
 
 
@@ -126,7 +128,7 @@ def test_user_without_acl_cannot_read_and_can_once_granted(facility: LocalFacili
         assert _read_one(config, topic, group) == b"hello"
     finally:
         delete_acls_of(facility, user)
-        delete_scram_user(facility, user)
+        retire_scram_user(facility, user)
 
 
 def test_sasl_ssl_listener_verifies_with_generated_ca(facility: LocalFacility) -> None:
@@ -155,7 +157,8 @@ def test_registry_imports_schema_with_explicit_id(facility: LocalFacility) -> No
     admin_auth = (REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value())
     reader_auth = (REGISTRY_READER_USER, facility.credentials.registry_reader_password.get_secret_value())
     subject = f"test-import-{uuid.uuid4().hex[:6]}"
-    schema = {"type": "record", "name": "Probe", "fields": [{"name": "x", "type": "long"}]}
+    # the real LSST alert schema 11.1, so the test coexists with the deployed `alert-packet`
+    schema = json.loads(schema_json(SchemaVersion(11, 1)))
     with httpx.Client(base_url=url, timeout=10) as http:
         assert http.put(f"/mode/{subject}", json={"mode": "IMPORT"}, auth=admin_auth).status_code == 200
         registered = http.post(

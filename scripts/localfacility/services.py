@@ -1,0 +1,108 @@
+"""The alert archive's services on the local facility: the ingester and the HTTP server,
+run from this project's own entry points with the local stack's service credentials."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from infra.tables import ARCHIVE_INGESTER_USER
+from localfacility import objectstore, registry
+from localfacility.credentials import REGISTRY_READER_USER
+from localfacility.deploy import ARCHIVE_BUCKET, LocalDeployment
+from localfacility.process import ServiceSpec
+
+Backend = Literal["s3", "gcs"]
+
+
+def _module(name: str) -> list[str]:
+    """argv running one of our services with this interpreter (its cmdline is exactly this)."""
+    return [sys.executable, "-m", name]
+
+
+@dataclass(frozen=True)
+class ArchiveServices:
+    deployment: LocalDeployment
+    backend: Backend = "s3"
+
+    def archive_url(self) -> str:
+        s = self.deployment.facility.settings
+        return f"http://{s.host}:{s.archive_server_port}"
+
+    def store_env(self) -> dict[str, str]:
+        facility = self.deployment.facility
+        s, c = facility.settings, facility.credentials
+        env = {"ALERTDIST_ARCHIVE_BACKEND": self.backend, "ALERTDIST_ARCHIVE_BUCKET": ARCHIVE_BUCKET}
+        if self.backend == "s3":
+            env |= {
+                "ALERTDIST_S3_ENDPOINT": objectstore.s3_url(s),
+                "AWS_ACCESS_KEY_ID": c.s3_access_key.get_secret_value(),
+                "AWS_SECRET_ACCESS_KEY": c.s3_secret_key.get_secret_value(),
+                "AWS_REGION": "us-east-1",
+            }
+        else:
+            env |= {"STORAGE_EMULATOR_HOST": objectstore.gcs_url(s), "ALERTDIST_GCS_PROJECT": "local"}
+        return env
+
+    def ingester_env(self) -> dict[str, str]:
+        facility = self.deployment.facility
+        s, c = facility.settings, facility.credentials
+        config = self.deployment.config
+        dead_letter = next(t.name for t in config.topics if t.role.value == "dead-letter")
+        return {
+            **self.store_env(),
+            "ALERTDIST_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_external_port}",
+            "ALERTDIST_KAFKA_USERNAME": ARCHIVE_INGESTER_USER,
+            "ALERTDIST_KAFKA_PASSWORD": self.deployment.passwords()[ARCHIVE_INGESTER_USER],
+            "ALERTDIST_REGISTRY_URL": registry.registry_url(s),
+            "ALERTDIST_REGISTRY_USERNAME": REGISTRY_READER_USER,
+            "ALERTDIST_REGISTRY_PASSWORD": c.registry_reader_password.get_secret_value(),
+            "ALERTDIST_TOPICS": ",".join(t.name for t in config.alert_topics),
+            "ALERTDIST_DEAD_LETTER_TOPIC": dead_letter,
+        }
+
+    def ingester_spec(self) -> ServiceSpec:
+        s = self.deployment.facility.settings
+        metrics = s.run_dir / "archive-ingester.prom"
+        return ServiceSpec(
+            name="archive-ingester",
+            argv=[*_module("services.archive_ingester.cli"), "--metrics-file", str(metrics)],
+            env=self.ingester_env(),
+            ready=lambda: True,
+            start_timeout=10,
+        )
+
+    def server_spec(self) -> ServiceSpec:
+        s = self.deployment.facility.settings
+
+        def ready() -> bool:
+            return httpx.get(f"{self.archive_url()}/v1/health", timeout=2).status_code == 200
+
+        return ServiceSpec(
+            name="archive-server",
+            argv=[
+                *_module("services.archive_server.cli"),
+                "--host",
+                s.host,
+                "--port",
+                str(s.archive_server_port),
+            ],
+            env=self.store_env(),
+            ready=ready,
+            start_timeout=30,
+        )
+
+    def specs(self) -> list[ServiceSpec]:
+        return [self.ingester_spec(), self.server_spec()]
+
+    def up(self) -> None:
+        supervisor = self.deployment.facility.supervisor
+        for spec in self.specs():
+            supervisor.start(spec)
+
+    def down(self) -> list[str]:
+        supervisor = self.deployment.facility.supervisor
+        return [spec.name for spec in reversed(self.specs()) if supervisor.stop(spec)]

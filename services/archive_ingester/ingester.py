@@ -1,0 +1,297 @@
+"""Copy every alert from Kafka into the object store; commit offsets only after the writes.
+
+Each alert is stored gzipped under its diaSourceId, each schema under its id. A message that is
+not a decodable alert goes to the dead-letter topic with the reason; an outage of the store or
+the registry pauses the ingester (with backoff) and nothing is committed until it recovers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from services.common.registry import RegistrySchemas, RegistryUnavailableError, UnknownSchemaError
+from services.common.settings import KafkaSettings
+from services.common.storage import (
+    ALERT_CONTENT_TYPE,
+    SCHEMA_CONTENT_TYPE,
+    ObjectStore,
+    StoreUnavailableError,
+    alert_key,
+    schema_key,
+)
+from services.common.wire import WireFormatError, decode, unframe
+
+log = logging.getLogger("alertdist.archive_ingester")
+GROUP = "archive-ingester"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object to write; with content_encoding "gzip" the data is compressed on the way."""
+
+    key: str
+    data: bytes
+    content_type: str
+    content_encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message: Message
+    reason: str
+
+
+@dataclass
+class BatchPlan:
+    """What one batch of messages becomes: objects to write and messages to dead-letter."""
+
+    objects: list[StoredObject] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    new_schemas: set[int] = field(default_factory=set)
+    alerts: int = 0
+
+
+@dataclass
+class IngestStats:
+    alerts: int = 0
+    dead_letters: int = 0
+    schemas: int = 0
+    batches: int = 0
+    retries: int = 0
+
+
+class Backoff:
+    """Exponential backoff between retries, capped, reset on success."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first, self.cap, self.delay = first, cap, first
+
+    def wait(self, stop: threading.Event) -> None:
+        stop.wait(self.delay)
+        self.delay = min(self.cap, self.delay * 2)
+
+    def reset(self) -> None:
+        self.delay = self.first
+
+
+class ArchiveIngester:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: list[str],
+        dead_letter_topic: str,
+        store: ObjectStore,
+        schemas: RegistrySchemas,
+        batch_size: int = 500,
+        writers: int = 16,
+        gzip_level: int = 1,
+    ) -> None:
+        self.topics = topics
+        self.dead_letter_topic = dead_letter_topic
+        self.store = store
+        self.schemas = schemas
+        self.batch_size = batch_size
+        self.gzip_level = gzip_level
+        self.stats = IngestStats()
+        self._stored_schemas: set[int] = set()
+        self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="archive-writer")
+        self._consumer = Consumer(
+            {
+                **kafka.client_config(),
+                "group.id": GROUP,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "fetch.max.bytes": 64 * 1024 * 1024,
+                "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            },
+            logger=log,
+        )
+        self._dead_letter_producer = Producer(
+            {
+                **kafka.client_config(),
+                "enable.idempotence": True,
+                "acks": "all",
+                "message.max.bytes": 16 * 1024 * 1024,
+            },
+            logger=log,
+        )
+
+    # -- planning: pure apart from registry look-ups ---------------------------------------
+    def plan(self, messages: list[Message]) -> BatchPlan:
+        """Decode each message; valid alerts become objects, the rest dead letters."""
+        plan = BatchPlan()
+        for message in messages:
+            value = message.value() or b""
+            try:
+                schema_id, _ = unframe(value)
+                schema = self.schemas.get(schema_id)
+                alert = decode(value, schema.parsed)
+                dia_source_id = alert["diaSourceId"]
+                if not isinstance(dia_source_id, int):
+                    raise WireFormatError("alert has no integer diaSourceId")
+                key = alert_key(dia_source_id)
+            except (WireFormatError, UnknownSchemaError, KeyError, ValueError) as exc:
+                plan.dead_letters.append(DeadLetter(message, f"{type(exc).__name__}: {exc}"))
+                continue
+            if schema_id not in self._stored_schemas | plan.new_schemas:
+                plan.new_schemas.add(schema_id)
+                plan.objects.append(
+                    StoredObject(schema_key(schema_id), schema.registry_json, SCHEMA_CONTENT_TYPE)
+                )
+            plan.objects.append(StoredObject(key, value, ALERT_CONTENT_TYPE, "gzip"))
+            plan.alerts += 1
+        return plan
+
+    # -- effects ---------------------------------------------------------------------------
+    def _put(self, obj: StoredObject) -> None:
+        """Compress (zlib releases the GIL, so writers compress in parallel) and write."""
+        data = obj.data
+        if obj.content_encoding == "gzip":
+            data = gzip.compress(data, compresslevel=self.gzip_level, mtime=0)
+        self.store.put(obj.key, data, obj.content_type, obj.content_encoding)
+
+    def _write_all(self, objects: list[StoredObject], stop: threading.Event) -> bool:
+        """Write every object, retrying the failed ones with backoff. False if stopped first."""
+        pending = objects
+        backoff = Backoff()
+        while pending:
+            futures = [(obj, self._pool.submit(self._put, obj)) for obj in pending]
+            failed = []
+            for obj, future in futures:
+                try:
+                    future.result()
+                except StoreUnavailableError as exc:
+                    failed.append(obj)
+                    error = exc
+            if failed:
+                self.stats.retries += 1
+                log.warning(
+                    "object store unavailable; retrying", extra={"pending": len(failed), "error": str(error)}
+                )
+                if stop.is_set():
+                    return False
+                backoff.wait(stop)
+            pending = failed
+        return True
+
+    def _dead_letter(self, letters: list[DeadLetter], stop: threading.Event) -> bool:
+        backoff = Backoff()
+        while letters:
+            failures: list[str] = []
+
+            def on_delivery(error: KafkaError | None, _msg: Message, failures: list[str] = failures) -> None:
+                if error is not None:
+                    failures.append(str(error))
+
+            for letter in letters:
+                source = letter.message
+                self._dead_letter_producer.produce(
+                    self.dead_letter_topic,
+                    source.value(),
+                    headers=[
+                        ("reason", letter.reason.encode()),
+                        ("source_topic", (source.topic() or "").encode()),
+                        ("source_partition", str(source.partition()).encode()),
+                        ("source_offset", str(source.offset()).encode()),
+                    ],
+                    on_delivery=on_delivery,
+                )
+            remaining = self._dead_letter_producer.flush(60)
+            if not failures and not remaining:
+                return True
+            log.warning("dead-letter topic unavailable; retrying", extra={"errors": failures[:3]})
+            if stop.is_set():
+                return False
+            backoff.wait(stop)
+        return True
+
+    def _commit(self, messages: list[Message]) -> None:
+        positions: dict[tuple[str, int], int] = {}
+        for message in messages:
+            tp = (message.topic() or "", message.partition() or 0)
+            positions[tp] = max(positions.get(tp, -1), (message.offset() or 0) + 1)
+        self._consumer.commit(
+            offsets=[
+                TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()
+            ],
+            asynchronous=False,
+        )
+
+    def process(self, messages: list[Message], stop: threading.Event) -> bool:
+        """Archive one batch and commit it; False (nothing committed) if stopped during an outage."""
+        backoff = Backoff()
+        while True:
+            try:
+                plan = self.plan(messages)
+                break
+            except RegistryUnavailableError as exc:
+                log.warning("schema registry unavailable; retrying", extra={"error": str(exc)})
+                self.stats.retries += 1
+                if stop.is_set():
+                    return False
+                backoff.wait(stop)
+        if not self._write_all(plan.objects, stop):
+            return False
+        if plan.dead_letters and not self._dead_letter(plan.dead_letters, stop):
+            return False
+        self._stored_schemas |= plan.new_schemas
+        self._commit(messages)
+        self.stats.batches += 1
+        self.stats.alerts += plan.alerts
+        self.stats.schemas = len(self._stored_schemas)
+        self.stats.dead_letters += len(plan.dead_letters)
+        for letter in plan.dead_letters:
+            log.warning(
+                "dead-lettered a message",
+                extra={
+                    "reason": letter.reason,
+                    "topic": letter.message.topic(),
+                    "partition": letter.message.partition(),
+                    "offset": letter.message.offset(),
+                },
+            )
+        return True
+
+    def run(self, stop: threading.Event, on_batch: Callable[[IngestStats], object] | None = None) -> None:
+        """Consume until `stop` is set; every committed offset is archived or dead-lettered."""
+        self._consumer.subscribe(self.topics)
+        log.info("ingesting", extra={"topics": self.topics, "group": GROUP})
+        try:
+            while not stop.is_set():
+                messages = self._consumer.consume(self.batch_size, timeout=1.0)
+                errors = [m for m in messages if m.error() is not None]
+                for message in errors:
+                    log.warning("consumer error", extra={"error": str(message.error())})
+                messages = [m for m in messages if m.error() is None]
+                if not messages:
+                    continue
+                started = time.monotonic()
+                if not self.process(messages, stop):
+                    log.warning("stopped during an outage; the uncommitted batch will be replayed")
+                    return
+                log.info(
+                    "batch archived",
+                    extra={
+                        "messages": len(messages),
+                        "seconds": round(time.monotonic() - started, 3),
+                        "alerts_total": self.stats.alerts,
+                        "dead_letters_total": self.stats.dead_letters,
+                    },
+                )
+                if on_batch is not None:
+                    on_batch(self.stats)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._consumer.close()
+        self._dead_letter_producer.flush(10)
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,112 @@
+"""The alert archive's HTTP API: alerts and schemas by id, straight from the object store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated
+
+from fastapi import FastAPI, Header, HTTPException, Path, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from services.common.storage import (
+    ALERT_CONTENT_TYPE,
+    SCHEMA_CONTENT_TYPE,
+    ObjectStore,
+    StoreUnavailableError,
+    alert_key,
+    schema_key,
+)
+
+INT64_MAX = 2**63 - 1
+IMMUTABLE = "public, max-age=31536000, immutable"
+DIGITS = re.compile(r"^[0-9]{1,19}$")
+
+
+class Health(BaseModel):
+    status: str
+    store: str
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+def parse_id(raw: str, what: str, maximum: int = INT64_MAX) -> int:
+    """A non-negative decimal id, or a 400 that says why not."""
+    if not DIGITS.fullmatch(raw) or int(raw) > maximum:
+        raise HTTPException(
+            400, f"{what} must be a non-negative integer of at most {len(str(maximum))} digits"
+        )
+    return int(raw)
+
+
+def create_app(store: ObjectStore) -> FastAPI:
+    app = FastAPI(
+        title="Rubin alert archive",
+        version="1",
+        description="LSST alerts by diaSourceId (gzipped Confluent-framed Avro) and their schemas by id.",
+    )
+
+    async def fetch(key: str) -> bytes | None:
+        try:
+            return await run_in_threadpool(store.get, key)
+        except StoreUnavailableError as exc:
+            raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
+
+    def immutable(data: bytes, media_type: str, if_none_match: str | None, encoding: str | None) -> Response:
+        etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+        headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+        if encoding:
+            headers["Content-Encoding"] = encoding
+        if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
+            return Response(status_code=304, headers=headers)
+        return Response(content=data, media_type=media_type, headers=headers)
+
+    @app.get("/v1/health", response_model=Health, responses={503: {"model": Problem}})
+    async def health() -> Health:
+        await fetch(schema_key(0))  # a cheap round trip to the store
+        return Health(status="ok", store="reachable")
+
+    @app.get(
+        "/v1/alerts/{dia_source_id}",
+        response_class=Response,
+        responses={
+            200: {"content": {ALERT_CONTENT_TYPE: {}}, "description": "The alert, gzip-encoded as stored"},
+            400: {"model": Problem},
+            404: {"model": Problem},
+            503: {"model": Problem},
+        },
+    )
+    async def alert(
+        dia_source_id: Annotated[str, Path(description="the alert's diaSourceId", max_length=64)],
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        key = alert_key(parse_id(dia_source_id, "diaSourceId"))
+        data = await fetch(key)
+        if data is None:
+            raise HTTPException(404, f"no alert with diaSourceId {int(dia_source_id)}")
+        return immutable(data, ALERT_CONTENT_TYPE, if_none_match, "gzip")
+
+    @app.get(
+        "/v1/schemas/{schema_id}",
+        response_class=Response,
+        responses={
+            200: {"content": {SCHEMA_CONTENT_TYPE: {}}, "description": "The registry's JSON for this id"},
+            400: {"model": Problem},
+            404: {"model": Problem},
+            503: {"model": Problem},
+        },
+    )
+    async def schema(
+        schema_id: Annotated[str, Path(description="registry id, MAJOR*100+MINOR", max_length=64)],
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        key = schema_key(parse_id(schema_id, "schema id", maximum=2**31 - 1))
+        data = await fetch(key)
+        if data is None:
+            raise HTTPException(404, f"no schema with id {int(schema_id)}")
+        return immutable(data, SCHEMA_CONTENT_TYPE, if_none_match, None)
+
+    return app

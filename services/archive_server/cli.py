@@ -1,0 +1,46 @@
+"""alertdist-archive-server: serve alerts and schemas from the archive's object store.
+
+Settings: ALERTDIST_ARCHIVE_BACKEND, ALERTDIST_ARCHIVE_BUCKET, ALERTDIST_S3_ENDPOINT / AWS_* or
+STORAGE_EMULATOR_HOST.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from services.archive_server.app import create_app
+from services.common import logs
+from services.common.settings import ArchiveSettings
+from services.common.storage import open_store
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="alertdist-archive-server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 in a pod)")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    log = logs.configure("alertdist.archive_server")
+    try:
+        archive = ArchiveSettings()
+    except ValidationError as exc:
+        log.error("missing or bad settings", extra={"problems": [str(e["loc"][0]) for e in exc.errors()]})
+        return 2
+    app = create_app(open_store(archive))
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=True,
+        limit_concurrency=1000,
+        timeout_keep_alive=5,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The services on the real local facility: produce, deliver, decode, archive, serve, dead-letter."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from services.common.settings import KafkaSettings
+from services.common.wire import WireFormatError, decode, frame
+from services.producer.alerts import AlertFactory
+from services.producer.producer import AlertProducer
+
+TOPIC = "alerts-simulated"
+DEAD_LETTER = "alert-archive-dead-letter"
+
+
+def kafka_settings(outputs: dict[str, Any], user: str, password: str | None = None) -> KafkaSettings:
+    return KafkaSettings(
+        bootstrap=outputs["bootstrapServers"], username=user, password=password or outputs["passwords"][user]
+    )
+
+
+def consume_all(config: dict[str, Any], topic: str, expected: int, timeout: float = 60) -> list[Any]:
+    consumer = Consumer({**config, "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            found += [m for m in consumer.consume(500, timeout=1.0) if m.error() is None]
+    finally:
+        consumer.close()
+    return found
+
+
+def wait_for_archive(archive_url: str, dia_source_id: int, timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(
+            f"{archive_url}/v1/alerts/{dia_source_id}", headers={"Accept-Encoding": "identity"}
+        )
+        if response.status_code != 404 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
+def raw_get(url: str) -> bytes:
+    with httpx.stream("GET", url) as response:
+        response.raise_for_status()
+        return b"".join(response.iter_raw())
+
+
+@pytest.fixture(scope="module")
+def produced(local_stack: dict[str, Any]) -> tuple[int, int]:
+    """One visit of 200 realistic alerts by the producer's own user; returns (first id, count)."""
+    first_id = time.time_ns() // 1000
+    producer = AlertProducer(
+        kafka_settings(local_stack, "alert-producer"), TOPIC, AlertFactory.from_package()
+    )
+    producer.check_connection()
+    report = producer.produce_visit(0, first_id, 200)
+    assert report.alerts == 200
+    return first_id, 200
+
+
+def test_a_broker_reads_and_decodes_through_the_registry(
+    local_stack: dict[str, Any], produced: tuple[int, int]
+) -> None:
+    first_id, count = produced
+    user = "fink-local"
+    config = {
+        **kafka_settings(local_stack, user).client_config(),
+        "group.id": f"{user}-test-{uuid.uuid4().hex[:6]}",
+    }
+    messages = consume_all(config, TOPIC, 10**9, timeout=15)
+    ours = [m for m in messages if first_id <= _id_of(m.value()) < first_id + count]
+    assert len(ours) == count
+    registry = SchemaRegistryClient(
+        {
+            "url": local_stack["registryUrl"],
+            "basic.auth.user.info": "{username}:{password}".format(**local_stack["registryReader"]),
+        }
+    )
+    deserialize = AvroDeserializer(registry)
+    alert = deserialize(ours[0].value(), SerializationContext(TOPIC, MessageField.VALUE))
+    assert first_id <= alert["diaSourceId"] < first_id + count
+    assert alert["cutoutScience"].startswith(b"SIMPLE")
+    assert ours[0].key() is None
+    headers = dict(ours[0].headers() or [])
+    assert abs(int(headers["producer_timestamp"]) - time.time() * 1000) < 600_000
+
+
+_FACTORY = AlertFactory.from_package()
+
+
+def _id_of(value: bytes) -> int:
+    try:
+        return int(decode(value, _FACTORY.parsed_schema)["diaSourceId"])
+    except WireFormatError:
+        return -1  # the dead-letter test's deliberate garbage
+
+
+def test_archive_returns_the_alert_byte_identical(
+    local_stack: dict[str, Any], produced: tuple[int, int]
+) -> None:
+    first_id, count = produced
+    archive = local_stack["archiveUrl"]
+    for dia_source_id in (first_id, first_id + count - 1):
+        assert wait_for_archive(archive, dia_source_id).status_code == 200
+        stored = raw_get(f"{archive}/v1/alerts/{dia_source_id}")
+        assert stored[:2] == b"\x1f\x8b"  # served gzipped, as stored
+        assert stored == gzip.compress(_FACTORY.encoded(dia_source_id), compresslevel=1, mtime=0)
+    registry = httpx.get(
+        f"{local_stack['registryUrl']}/schemas/ids/1101",
+        auth=(local_stack["registryReader"]["username"], local_stack["registryReader"]["password"]),
+    )
+    assert httpx.get(f"{archive}/v1/schemas/1101").json() == registry.json()
+
+
+def test_malformed_messages_go_to_the_dead_letter_topic(
+    local_stack: dict[str, Any], produced: tuple[int, int]
+) -> None:
+    first_id, _ = produced
+    good_id = first_id + 10_000
+    bad = {
+        b"\x01" + _FACTORY.encoded(good_id)[1:]: "wrong magic byte",
+        b"\x00\x00": "too short",
+        frame(4242, b"\x02\x04"): "not in the registry",
+        _FACTORY.encoded(good_id)[:-100]: "does not match schema",
+    }
+    producer = Producer(kafka_settings(local_stack, "alert-producer").client_config())
+    for value in [*bad, _FACTORY.encoded(good_id)]:
+        producer.produce(TOPIC, value)
+    assert producer.flush(30) == 0
+    # the valid alert after the bad ones is archived: the ingester did not stop
+    assert wait_for_archive(local_stack["archiveUrl"], good_id).status_code == 200
+    from localfacility.facility import LocalFacility
+    from localfacility.kafka import admin_client_config
+    from localfacility.settings import FacilitySettings
+
+    local = LocalFacility(FacilitySettings())
+    config = {
+        **admin_client_config(local.settings, local.credentials),
+        "group.id": f"dlq-{uuid.uuid4().hex[:6]}",
+    }
+    letters = consume_all(config, DEAD_LETTER, 10**9, timeout=15)
+    reasons = {m.value(): dict(m.headers())["reason"].decode() for m in letters}
+    for value, reason in bad.items():
+        assert reason in reasons.get(value, ""), (reason, reasons.get(value))
+
+
+def test_producer_fails_clearly_on_wrong_password_and_bad_files(
+    local_stack: dict[str, Any], tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "ALERTDIST_KAFKA_BOOTSTRAP": local_stack["bootstrapServers"],
+        "ALERTDIST_KAFKA_USERNAME": "alert-producer",
+        "ALERTDIST_KAFKA_PASSWORD": "wrong-password",
+    }
+    wrong = subprocess.run(
+        [sys.executable, "-m", "services.producer.cli", "--alerts-per-visit", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode == 2
+    assert "cannot reach Kafka or log in" in wrong.stderr
+    assert "wrong-password" not in wrong.stderr
+    not_avro = tmp_path / "alerts.avro"
+    not_avro.write_bytes(b"this is not avro")
+    env["ALERTDIST_KAFKA_PASSWORD"] = local_stack["passwords"]["alert-producer"]
+    bad_file = subprocess.run(
+        [sys.executable, "-m", "services.producer.cli", "--alerts-file", str(not_avro)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad_file.returncode == 2
+    assert "not an Avro container file" in bad_file.stderr
+
+
+def test_the_deploy_is_idempotent(local_stack: dict[str, Any]) -> None:
+    from localfacility.deploy import LocalDeployment
+    from localfacility.facility import LocalFacility
+    from localfacility.settings import FacilitySettings
+
+    report = LocalDeployment(LocalFacility(FacilitySettings())).up()
+    assert not report.changed
+    assert report.unchanged > 80
+
+
+def test_validate_proves_delivery_to_every_broker_and_the_archive(local_stack: dict[str, Any]) -> None:
+    from localfacility.validate import validate_delivery
+
+    result = validate_delivery(local_stack, alerts=30)
+    assert result.ok, result
+    assert set(result.brokers) == {
+        u for u, role in local_stack["users"].items() if role == "community-broker"
+    }
+    assert len(result.brokers) == 7

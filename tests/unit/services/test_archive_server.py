@@ -1,0 +1,93 @@
+"""The archive server's routes, on an in-memory store."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.archive_server.app import create_app
+from services.common.storage import StoreUnavailableError, alert_key, schema_key
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.down = False
+
+    def put(self, key: str, data: bytes, content_type: str, content_encoding: str | None = None) -> None:
+        self.objects[key] = data
+
+    def get(self, key: str) -> bytes | None:
+        if self.down:
+            raise StoreUnavailableError("down")
+        return self.objects.get(key)
+
+    def keys(self, prefix: str) -> list[str]:
+        return [k for k in self.objects if k.startswith(prefix)]
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    memory = MemoryStore()
+    memory.put(alert_key(123), gzip.compress(b"\x00alert"), "x", "gzip")
+    memory.put(schema_key(1101), b'{"schema": "{}"}', "x")
+    return memory
+
+
+@pytest.fixture
+def client(store: MemoryStore) -> TestClient:
+    return TestClient(create_app(store))
+
+
+def test_alert_is_returned_as_stored_with_cache_headers(client: TestClient, store: MemoryStore) -> None:
+    with client.stream("GET", "/v1/alerts/123") as response:
+        raw = b"".join(response.iter_raw())
+    assert response.status_code == 200
+    assert raw == store.objects[alert_key(123)]
+    assert response.headers["content-type"] == "application/vnd.lsst.alert+avro"
+    assert response.headers["content-encoding"] == "gzip"
+    assert "immutable" in response.headers["cache-control"]
+    again = client.get("/v1/alerts/123", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_schema_by_id(client: TestClient) -> None:
+    response = client.get("/v1/schemas/1101")
+    assert response.status_code == 200
+    assert response.json() == {"schema": "{}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v1/alerts/999", 404),
+        ("/v1/schemas/77", 404),
+        ("/v1/alerts/abc", 400),
+        ("/v1/alerts/-5", 400),
+        ("/v1/alerts/1e5", 400),
+        ("/v1/alerts/99999999999999999999", 400),
+        ("/v1/alerts/" + "9" * 60, 400),
+        ("/v1/schemas/4294967296", 400),
+        ("/v1/alerts/..%2F..%2Fetc%2Fpasswd", 404),
+        ("/v1/alerts/../../etc/passwd", 404),
+        ("/v1/alerts/", 404),
+        ("/admin", 404),
+    ],
+)
+def test_bad_ids_get_clear_errors(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+def test_store_outage_is_a_503(client: TestClient, store: MemoryStore) -> None:
+    store.down = True
+    assert client.get("/v1/alerts/123").status_code == 503
+    assert client.get("/v1/health").status_code == 503
+
+
+def test_openapi_documents_the_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert set(paths) == {"/v1/health", "/v1/alerts/{dia_source_id}", "/v1/schemas/{schema_id}"}
