@@ -28,7 +28,8 @@ class StackSecrets:
         def pick(passwords: dict[str, str]) -> str:
             if username not in passwords:
                 raise MissingSecretError(
-                    f"no password for Kafka user {username!r}: run scripts/stack-secrets.py --stack <stack>"
+                    f"no password for Kafka user {username!r} in kafkaUserPasswords: "
+                    "set it with `pulumi config set --secret --path kafkaUserPasswords.<user> <password>`"
                 )
             return passwords[username]
 

@@ -12,7 +12,7 @@ from infra import manifests
 from infra.components.resources import apply_manifest
 from infra.config import StackConfig
 from services.common.alertschemas import ALERT_SUBJECT, available_versions
-from services.schema_sync.sync import sync_schemas
+from services.schema_sync.sync import delete_subject, sync_schemas
 
 
 class SchemaRegistry(pulumi.ComponentResource):
@@ -75,10 +75,7 @@ class _SchemaRegistrationProvider(ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         auth = (props["username"], props["password"])
         with httpx.Client(base_url=props["url"], auth=auth, timeout=30) as http:
-            for permanent in ("false", "true"):
-                response = http.delete(f"/subjects/{props['subject']}", params={"permanent": permanent})
-                if response.status_code not in (200, 404):
-                    response.raise_for_status()
+            delete_subject(http, props["subject"])
 
 
 class _SchemaRegistration(Resource):

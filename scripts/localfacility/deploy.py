@@ -39,7 +39,7 @@ from localfacility import objectstore, registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.facility import LocalFacility
 from services.common.alertschemas import ALERT_SUBJECT
-from services.schema_sync.sync import sync_schemas
+from services.schema_sync.sync import delete_subject, sync_schemas
 
 ARCHIVE_BUCKET = "alert-archive"
 SCRAM_ITERATIONS = 4096
@@ -280,9 +280,7 @@ class LocalDeployment:
             future.result()
             report.deleted.append(f"topic {name}")
         with self._registry() as http:
-            for permanent in ("false", "true"):
-                response = http.delete(f"/subjects/{ALERT_SUBJECT}", params={"permanent": permanent})
-                if response.status_code == 200 and permanent == "true":
-                    report.deleted.append(f"subject {ALERT_SUBJECT}")
+            if delete_subject(http, ALERT_SUBJECT):
+                report.deleted.append(f"subject {ALERT_SUBJECT}")
         self.outputs_file.unlink(missing_ok=True)
         return report

@@ -141,7 +141,7 @@ class ArchiveIngester:
             except (WireFormatError, UnknownSchemaError, KeyError, ValueError) as exc:
                 plan.dead_letters.append(DeadLetter(message, f"{type(exc).__name__}: {exc}"))
                 continue
-            if schema_id not in self._stored_schemas | plan.new_schemas:
+            if schema_id not in self._stored_schemas and schema_id not in plan.new_schemas:
                 plan.new_schemas.add(schema_id)
                 plan.objects.append(
                     StoredObject(schema_key(schema_id), schema.registry_json, SCHEMA_CONTENT_TYPE)

@@ -55,7 +55,13 @@ def create_app(store: ObjectStore) -> FastAPI:
         except StoreUnavailableError as exc:
             raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
 
-    def immutable(data: bytes, media_type: str, if_none_match: str | None, encoding: str | None) -> Response:
+    async def serve(
+        key: str, missing: str, media_type: str, if_none_match: str | None, encoding: str | None
+    ) -> Response:
+        """The stored object as is, immutable and cacheable; 404 with `missing` if absent."""
+        data = await fetch(key)
+        if data is None:
+            raise HTTPException(404, missing)
         etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         if encoding:
@@ -83,11 +89,10 @@ def create_app(store: ObjectStore) -> FastAPI:
         dia_source_id: Annotated[str, Path(description="the alert's diaSourceId", max_length=64)],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        key = alert_key(parse_id(dia_source_id, "diaSourceId"))
-        data = await fetch(key)
-        if data is None:
-            raise HTTPException(404, f"no alert with diaSourceId {int(dia_source_id)}")
-        return immutable(data, ALERT_CONTENT_TYPE, if_none_match, "gzip")
+        found = parse_id(dia_source_id, "diaSourceId")
+        return await serve(
+            alert_key(found), f"no alert with diaSourceId {found}", ALERT_CONTENT_TYPE, if_none_match, "gzip"
+        )
 
     @app.get(
         "/v1/schemas/{schema_id}",
@@ -103,10 +108,9 @@ def create_app(store: ObjectStore) -> FastAPI:
         schema_id: Annotated[str, Path(description="registry id, MAJOR*100+MINOR", max_length=64)],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        key = schema_key(parse_id(schema_id, "schema id", maximum=2**31 - 1))
-        data = await fetch(key)
-        if data is None:
-            raise HTTPException(404, f"no schema with id {int(schema_id)}")
-        return immutable(data, SCHEMA_CONTENT_TYPE, if_none_match, None)
+        found = parse_id(schema_id, "schema id", maximum=2**31 - 1)
+        return await serve(
+            schema_key(found), f"no schema with id {found}", SCHEMA_CONTENT_TYPE, if_none_match, None
+        )
 
     return app

@@ -69,3 +69,14 @@ def sync_schemas(
 def _set_mode(http: httpx.Client, subject: str, mode: str) -> None:
     response = http.put(f"/mode/{subject}", params={"force": "true"}, json={"mode": mode})
     response.raise_for_status()
+
+
+def delete_subject(http: httpx.Client, subject: str = ALERT_SUBJECT) -> bool:
+    """Delete the subject softly, then permanently; True if it existed. Idempotent."""
+    existed = False
+    for permanent in ("false", "true"):
+        response = http.delete(f"/subjects/{subject}", params={"permanent": permanent})
+        if response.status_code not in (200, 404):
+            response.raise_for_status()
+        existed |= response.status_code == 200
+    return existed
