@@ -49,12 +49,11 @@ class Supervisor:
         if not path.exists():
             return None
         pid = int(path.read_text().strip())
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except FileNotFoundError:
+        cmdline = _cmdline(pid)
+        if cmdline is None:
             path.unlink(missing_ok=True)
             return None
-        if cmdline[:-1] != [arg.encode() for arg in spec.argv]:
+        if cmdline != [arg.encode() for arg in spec.argv]:
             # The pid now belongs to an unrelated process: not ours to touch.
             path.unlink(missing_ok=True)
             return None
@@ -131,6 +130,23 @@ class Supervisor:
         if not path.exists():
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _cmdline(pid: int, settle: float = 2.0) -> list[bytes] | None:
+    """The argv of a live process, or None when it is gone.
+
+    Just after fork/exec the kernel has switched the process to its new memory map but not yet
+    filled in its arguments, so /proc/<pid>/cmdline reads empty for a moment; wait that out.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        if raw or time.monotonic() > deadline:
+            return raw.split(b"\0")[:-1]
+        time.sleep(0.01)
 
 
 def _reap(pid: int) -> None:

@@ -55,3 +55,14 @@ def test_a_service_that_never_answers_times_out(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="did not answer"):
         supervisor.start(spec)
     assert supervisor.stop(spec)
+
+
+def test_a_just_launched_process_is_recognised_as_ours(tmp_path: Path) -> None:
+    """Right after exec the kernel briefly shows an empty cmdline; that must not orphan the pid."""
+    supervisor = _supervisor(tmp_path)
+    spec = _sleeper()
+    for _ in range(20):
+        pid, started = supervisor.launch(spec)
+        assert started
+        assert supervisor.running_pid(spec) == pid
+        assert supervisor.stop(spec)
