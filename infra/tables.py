@@ -112,7 +112,7 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
                 _topic_rules(ARCHIVE_INGESTER_USER, alerts, Operation.READ, Operation.DESCRIBE)
                 + _topic_rules(ARCHIVE_INGESTER_USER, dead_letter, Operation.WRITE, Operation.DESCRIBE)
                 + [
-                    _group_rule(ARCHIVE_INGESTER_USER, ARCHIVE_INGESTER_USER, PatternType.LITERAL, op)
+                    _group_rule(ARCHIVE_INGESTER_USER, ARCHIVE_INGESTER_USER, PatternType.PREFIXED, op)
                     for op in (Operation.READ, Operation.DESCRIBE)
                 ]
             ),

@@ -74,7 +74,7 @@ def _grant_violation(grant: Grant) -> str | None:
         allowed = (
             (topic and grant.operation in ("Read", "Describe"))
             or (topic and grant.operation == "Write" and "dead-letter" in grant.resource_name)
-            or (group and grant.resource_name == ARCHIVE_INGESTER_USER and grant.pattern == "Literal")
+            or (group and grant.resource_name == ARCHIVE_INGESTER_USER and grant.pattern == "Prefixed")
         ) and grant.operation != "All"
     elif grant.username == REGISTRY_USER:
         allowed = (topic and grant.resource_name == REGISTRY_TOPIC and grant.pattern == "Literal") or (

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import subprocess
 import sys
 import time
 
 import httpx
 from confluent_kafka import KafkaException
 
+from infra.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility, ServiceStatus
 from localfacility.install import InstallError, install_all
 from localfacility.process import ServiceError
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
-from localfacility.validate import validate_delivery
 
 
 def _print_status(services: list[ServiceStatus]) -> None:
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     archive_cmd.add_argument(
         "--archive", choices=["s3", "gcs"], default="s3", help="the archive's object store"
     )
-    check = commands.add_parser("validate", help="produce canary alerts; check every broker and the archive")
-    check.add_argument("--alerts", type=int, default=100)
+    stream = commands.add_parser("stream", help="stream visits of alerts with the producer's own user")
+    stream.add_argument("--alerts", type=int, default=1000, help="alerts per visit")
+    stream.add_argument("--visits", type=int, default=1)
     args = parser.parse_args(argv)
 
     facility = LocalFacility(FacilitySettings())
@@ -91,26 +93,29 @@ def main(argv: list[str] | None = None) -> int:
             stopped = archive.down()
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         return 0
-    if args.command == "validate":
-        return _validate(LocalDeployment(facility), args.alerts)
+    if args.command == "stream":
+        return _stream(LocalDeployment(facility), args.alerts, args.visits)
     print(facility.endpoints().model_dump_json(indent=2))
     return 0
 
 
-def _validate(deployment: LocalDeployment, alerts: int) -> int:
+def _stream(deployment: LocalDeployment, alerts: int, visits: int) -> int:
+    """Run the producer's own entry point with the producer's credentials from the stack outputs."""
     if not deployment.outputs_file.exists():
         print("error: the local stack is not deployed: run `scripts/facility deploy`", file=sys.stderr)
         return 1
-    result = validate_delivery(json.loads(deployment.outputs_file.read_text()), alerts)
-    for user, count in result.brokers.items():
-        print(f"  {user:20s} read {count}/{result.alerts} canary alerts")
-    print(f"  archive              served {result.archived}/{result.alerts} byte-identical")
-    print(
-        f"delivered to all brokers in {result.seconds_to_all_brokers:.1f} s, "
-        f"archived in {result.seconds_to_archive:.1f} s"
-    )
-    print("delivery: OK" if result.ok else "delivery: FAILED")
-    return 0 if result.ok else 1
+    outputs = StackOutputs.from_file(deployment.outputs_file)
+    user = outputs.users_with_role("producer")[0]
+    env = {
+        **os.environ,
+        "ALERTDIST_KAFKA_BOOTSTRAP": outputs.bootstrap_servers,
+        "ALERTDIST_KAFKA_USERNAME": user,
+        "ALERTDIST_KAFKA_PASSWORD": outputs.password(user),
+    }
+    argv = [sys.executable, "-m", "services.producer.cli", "--topic", outputs.alert_topics[0]]
+    argv += ["--alerts-per-visit", str(alerts), "--visits", str(visits), "--visit-interval", "37"]
+    print(f"streaming {visits} visit(s) of {alerts} alerts to {outputs.alert_topics[0]}", flush=True)
+    return subprocess.run(argv, env=env, check=False).returncode
 
 
 def _deploy(facility: LocalFacility, destroy: bool) -> int:

@@ -80,6 +80,19 @@ def _binding(rule: AclRule) -> AclBinding:
     )
 
 
+def _exactly(binding: AclBinding) -> AclBindingFilter:
+    """A filter that matches this one binding and nothing else (delete_acls takes filters)."""
+    return AclBindingFilter(
+        binding.restype,
+        binding.name,
+        binding.resource_pattern_type,
+        binding.principal,
+        binding.host,
+        binding.operation,
+        binding.permission_type,
+    )
+
+
 def _key(binding: AclBinding) -> tuple[str, ...]:
     return (
         binding.restype.name,
@@ -186,7 +199,7 @@ class LocalDeployment:
                 f"acl {b.principal} {b.operation.name} {b.restype.name}:{b.name}" for b in missing
             ]
         if extra:
-            for future in admin.delete_acls(extra).values():
+            for future in admin.delete_acls([_exactly(b) for b in extra]).values():
                 future.result()
             report.deleted += [
                 f"acl {b.principal} {b.operation.name} {b.restype.name}:{b.name}" for b in extra
@@ -209,21 +222,11 @@ class LocalDeployment:
         report.unchanged += len(result.unchanged)
 
     def _buckets(self, report: DeployReport) -> None:
-        s3 = objectstore.s3_client(self.facility.settings, self.facility.credentials)
-        if ARCHIVE_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-            s3.create_bucket(Bucket=ARCHIVE_BUCKET)
-            report.created.append(f"s3 bucket {ARCHIVE_BUCKET}")
-        else:
-            report.unchanged += 1
-        gcs = objectstore.gcs_url(self.facility.settings)
-        with httpx.Client(base_url=gcs, timeout=10) as http:
-            if http.get(f"/storage/v1/b/{ARCHIVE_BUCKET}").status_code == 404:
-                http.post(
-                    "/storage/v1/b", params={"project": "local"}, json={"name": ARCHIVE_BUCKET}
-                ).raise_for_status()
-                report.created.append(f"gcs bucket {ARCHIVE_BUCKET}")
-            else:
-                report.unchanged += 1
+        created = objectstore.ensure_buckets(
+            self.facility.settings, self.facility.credentials, ARCHIVE_BUCKET
+        )
+        report.created += created
+        report.unchanged += 2 - len(created)
 
     # -- the whole stack ---------------------------------------------------------------------
     def up(self) -> DeployReport:
@@ -248,7 +251,9 @@ class LocalDeployment:
                 "username": "reader",
                 "password": self.facility.credentials.registry_reader_password.get_secret_value(),
             },
-            "archiveBucket": ARCHIVE_BUCKET,
+            "tlsBootstrapServers": (
+                f"{settings.host}:{settings.kafka_external_tls_port}" if settings.tls_enabled else None
+            ),
             "kafkaCaFile": str(settings.conf_dir / "tls" / "ca.pem") if settings.tls_enabled else None,
         }
 

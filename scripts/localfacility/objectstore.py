@@ -31,6 +31,20 @@ def s3_client(settings: FacilitySettings, creds: FacilityCredentials):  # type: 
     )
 
 
+def ensure_buckets(settings: FacilitySettings, creds: FacilityCredentials, name: str) -> list[str]:
+    """Create the bucket on the S3 server and on the GCS emulator where missing; says which."""
+    created = []
+    s3 = s3_client(settings, creds)
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=name)
+        created.append(f"s3 bucket {name}")
+    with httpx.Client(base_url=gcs_url(settings), timeout=10) as http:
+        if http.get(f"/storage/v1/b/{name}").status_code == 404:
+            http.post("/storage/v1/b", params={"project": "local"}, json={"name": name}).raise_for_status()
+            created.append(f"gcs bucket {name}")
+    return created
+
+
 def s3_spec(settings: FacilitySettings, creds: FacilityCredentials) -> ServiceSpec:
     root = settings.data_dir / "s3"
     root.mkdir(parents=True, exist_ok=True)

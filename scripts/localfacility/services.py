@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -25,17 +26,41 @@ def _module(name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ArchiveServices:
+    """The stack's archive (no label), or with a label a second, separate archive beside it:
+    its own consumer group (``archive-ingester-<label>``), pid files and ports."""
+
     deployment: LocalDeployment
     backend: Backend = "s3"
+    label: str = ""
+    bucket: str = ARCHIVE_BUCKET
+    server_port: int | None = None
+    metrics_port: int | None = None
+
+    @property
+    def ingester_name(self) -> str:
+        """Service name and consumer group of the ingester."""
+        return ARCHIVE_INGESTER_USER + (f"-{self.label}" if self.label else "")
+
+    @property
+    def server_name(self) -> str:
+        return "archive-server" + (f"-{self.label}" if self.label else "")
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.deployment.facility.settings.run_dir / f"{self.ingester_name}.prom"
 
     def archive_url(self) -> str:
         s = self.deployment.facility.settings
-        return f"http://{s.host}:{s.archive_server_port}"
+        return f"http://{s.host}:{self.server_port or s.archive_server_port}"
+
+    def metrics_url(self) -> str:
+        s = self.deployment.facility.settings
+        return f"http://{s.host}:{self.metrics_port or s.archive_metrics_port}/metrics"
 
     def store_env(self) -> dict[str, str]:
         facility = self.deployment.facility
         s, c = facility.settings, facility.credentials
-        env = {"ALERTDIST_ARCHIVE_BACKEND": self.backend, "ALERTDIST_ARCHIVE_BUCKET": ARCHIVE_BUCKET}
+        env = {"ALERTDIST_ARCHIVE_BACKEND": self.backend, "ALERTDIST_ARCHIVE_BUCKET": self.bucket}
         if self.backend == "s3":
             env |= {
                 "ALERTDIST_S3_ENDPOINT": objectstore.s3_url(s),
@@ -65,11 +90,15 @@ class ArchiveServices:
         }
 
     def ingester_spec(self) -> ServiceSpec:
-        s = self.deployment.facility.settings
-        metrics = s.run_dir / "archive-ingester.prom"
         return ServiceSpec(
-            name="archive-ingester",
-            argv=[*_module("services.archive_ingester.cli"), "--metrics-file", str(metrics)],
+            name=self.ingester_name,
+            argv=[
+                *_module("services.archive_ingester.cli"),
+                "--group",
+                self.ingester_name,
+                "--metrics-file",
+                str(self.metrics_file),
+            ],
             env=self.ingester_env(),
             ready=lambda: True,
             start_timeout=10,
@@ -82,13 +111,15 @@ class ArchiveServices:
             return httpx.get(f"{self.archive_url()}/v1/health", timeout=2).status_code == 200
 
         return ServiceSpec(
-            name="archive-server",
+            name=self.server_name,
             argv=[
                 *_module("services.archive_server.cli"),
                 "--host",
                 s.host,
                 "--port",
-                str(s.archive_server_port),
+                str(self.server_port or s.archive_server_port),
+                "--metrics-port",
+                str(self.metrics_port or s.archive_metrics_port),
             ],
             env=self.store_env(),
             ready=ready,

@@ -33,6 +33,7 @@ class FacilitySettings(BaseSettings):
     s3_port: int = 17070
     gcs_port: int = 14443
     archive_server_port: int = 18080
+    archive_metrics_port: int = Field(default=18089, description="archive server's Prometheus metrics")
 
     @property
     def bin_dir(self) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from services.archive_ingester.ingester import ArchiveIngester, IngestStats
+from services.archive_ingester.ingester import DEFAULT_GROUP, ArchiveIngester, IngestStats
 from services.common import logs
 from services.common.registry import RegistrySchemas
 from services.common.settings import ArchiveSettings, KafkaSettings, RegistrySettings
@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         "--dead-letter-topic",
         default=os.environ.get("ALERTDIST_DEAD_LETTER_TOPIC", "alert-archive-dead-letter"),
     )
+    parser.add_argument(
+        "--group",
+        default=os.environ.get("ALERTDIST_ARCHIVE_GROUP", DEFAULT_GROUP),
+        help="consumer group; a second archive (e.g. a new store during a migration) needs its own, "
+        f"prefixed with {DEFAULT_GROUP!r}",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--writers", type=int, default=16, help="parallel object store writes")
     parser.add_argument("--gzip-level", type=int, default=1, choices=range(10))
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         writers=args.writers,
         gzip_level=args.gzip_level,
+        group=args.group,
     )
     metrics = (lambda stats: write_metrics(args.metrics_file, stats)) if args.metrics_file else None
     ingester.run(stop, on_batch=metrics)

@@ -30,7 +30,7 @@ from services.common.storage import (
 from services.common.wire import WireFormatError, decode, unframe
 
 log = logging.getLogger("alertdist.archive_ingester")
-GROUP = "archive-ingester"
+DEFAULT_GROUP = "archive-ingester"
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,10 @@ class ArchiveIngester:
         batch_size: int = 500,
         writers: int = 16,
         gzip_level: int = 1,
+        group: str = DEFAULT_GROUP,
     ) -> None:
         self.topics = topics
+        self.group = group
         self.dead_letter_topic = dead_letter_topic
         self.store = store
         self.schemas = schemas
@@ -106,7 +108,7 @@ class ArchiveIngester:
         self._consumer = Consumer(
             {
                 **kafka.client_config(),
-                "group.id": GROUP,
+                "group.id": group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "fetch.max.bytes": 64 * 1024 * 1024,
@@ -263,7 +265,7 @@ class ArchiveIngester:
     def run(self, stop: threading.Event, on_batch: Callable[[IngestStats], object] | None = None) -> None:
         """Consume until `stop` is set; every committed offset is archived or dead-lettered."""
         self._consumer.subscribe(self.topics)
-        log.info("ingesting", extra={"topics": self.topics, "group": GROUP})
+        log.info("ingesting", extra={"topics": self.topics, "group": self.group})
         try:
             while not stop.is_set():
                 messages = self._consumer.consume(self.batch_size, timeout=1.0)

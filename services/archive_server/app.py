@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from typing import Annotated
 
 from fastapi import FastAPI, Header, HTTPException, Path, Response
 from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.storage import (
     ALERT_CONTENT_TYPE,
@@ -42,12 +45,60 @@ def parse_id(raw: str, what: str, maximum: int = INT64_MAX) -> int:
     return int(raw)
 
 
-def create_app(store: ObjectStore) -> FastAPI:
+class RequestMetrics:
+    """ASGI middleware: requests counted by route template and status, and their latency.
+
+    Labels use the route template (e.g. /v1/alerts/{dia_source_id}), never the raw path, so
+    clients cannot grow the number of series.
+    """
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "alertdist_archive_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "alertdist_archive_http_request_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.requests.labels(template, str(status)).inc()
+            self.seconds.labels(template).observe(time.perf_counter() - started)
+
+
+def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> FastAPI:
+    """The API over `store`; with a metrics registry, requests are recorded in it."""
     app = FastAPI(
         title="Rubin alert archive",
         version="1",
         description="LSST alerts by diaSourceId (gzipped Confluent-framed Avro) and their schemas by id.",
     )
+    if metrics is not None:
+        app.add_middleware(RequestMetrics, registry=metrics)
 
     async def fetch(key: str) -> bytes | None:
         try:

@@ -10,10 +10,12 @@ import argparse
 import sys
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from services.archive_server.app import create_app
 from services.common import logs
+from services.common.metrics import serve_metrics
 from services.common.settings import ArchiveSettings
 from services.common.storage import open_store
 
@@ -22,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertdist-archive-server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 in a pod)")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: off)")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for the metrics port")
     args = parser.parse_args(argv)
     log = logs.configure("alertdist.archive_server")
     try:
@@ -29,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         log.error("missing or bad settings", extra={"problems": [str(e["loc"][0]) for e in exc.errors()]})
         return 2
-    app = create_app(open_store(archive))
+    metrics = CollectorRegistry() if args.metrics_port else None
+    app = create_app(open_store(archive), metrics)
+    if metrics is not None:
+        serve_metrics(args.metrics_port, args.metrics_host, metrics)
     uvicorn.run(
         app,
         host=args.host,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram
 
+from services.common.metrics import serve_metrics
 from services.producer.producer import VisitReport
 
 
@@ -17,7 +18,7 @@ class ProducerMetrics:
 
     @classmethod
     def serve(cls, port: int) -> ProducerMetrics:
-        start_http_server(port, addr="127.0.0.1")
+        serve_metrics(port)
         return cls(
             Counter("alertdist_producer_alerts", "Alerts acknowledged by Kafka"),
             Counter("alertdist_producer_bytes", "Bytes of alerts acknowledged by Kafka"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import (
     AclBindingFilter,
     AclOperation,
@@ -77,3 +78,45 @@ def retire_scram_user(facility: LocalFacility, user: str) -> None:
     RemoveUserScramCredentialRecord at restart leaves the admin unable to log in.
     """
     create_scram_user(facility, user)
+
+
+def end_offsets(facility: LocalFacility, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The high watermark of every partition of these topics, read as the super user."""
+    consumer = Consumer(
+        {**admin_client_config(facility.settings, facility.credentials), "group.id": "admin-watermarks"},
+        logger=QUIET,
+    )
+    try:
+        found = {}
+        for topic in topics:
+            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                found[(topic, partition)] = high
+        return found
+    finally:
+        consumer.close()
+
+
+def start_group_at(facility: LocalFacility, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit these offsets for a (not yet running) consumer group, so it starts exactly there."""
+    request = ConsumerGroupTopicPartitions(
+        group, [TopicPartition(topic, partition, offset) for (topic, partition), offset in offsets.items()]
+    )
+    client = admin(facility)  # held until the futures complete
+    for future in client.alter_consumer_group_offsets([request]).values():
+        future.result(timeout=30)
+
+
+def committed_offsets(facility: LocalFacility, group: str) -> dict[tuple[str, int], int]:
+    """What the group has committed, per partition."""
+    client = admin(facility)  # held until the futures complete
+    futures = client.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
+    result = next(iter(futures.values())).result(timeout=30)
+    return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0}
+
+
+def delete_groups(facility: LocalFacility, groups: list[str]) -> None:
+    """Remove consumer groups a test made (they must have no active member)."""
+    client = admin(facility)  # held until the futures complete
+    for future in client.delete_consumer_groups(groups, request_timeout=30).values():
+        future.result()

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -205,12 +205,71 @@ def test_the_deploy_is_idempotent(local_stack: dict[str, Any]) -> None:
     assert report.unchanged > 80
 
 
-def test_validate_proves_delivery_to_every_broker_and_the_archive(local_stack: dict[str, Any]) -> None:
-    from localfacility.validate import validate_delivery
+def test_facility_stream_runs_the_producer_with_the_stack_credentials(local_stack: dict[str, Any]) -> None:
+    before = sum(_end_offsets_as(local_stack, "fink-local").values())
+    result = subprocess.run(
+        [sys.executable, "-m", "localfacility.cli", "stream", "--alerts", "25"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sum(_end_offsets_as(local_stack, "fink-local").values()) - before == 25
+    assert local_stack["passwords"]["alert-producer"] not in result.stdout + result.stderr
 
-    result = validate_delivery(local_stack, alerts=30)
-    assert result.ok, result
-    assert set(result.brokers) == {
-        u for u, role in local_stack["users"].items() if role == "community-broker"
-    }
-    assert len(result.brokers) == 7
+
+def _end_offsets_as(outputs: dict[str, Any], user: str) -> dict[int, int]:
+    consumer = Consumer({**kafka_settings(outputs, user).client_config(), "group.id": f"{user}-offsets"})
+    try:
+        partitions = consumer.list_topics(TOPIC, timeout=30).topics[TOPIC].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=30)[1] for p in partitions
+        }
+    finally:
+        consumer.close()
+
+
+def test_the_deploy_repairs_acl_drift(facility: Any, local_stack: dict[str, Any]) -> None:
+    """A stray grant is removed and a missing one restored, as `pulumi up` would."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        ResourcePatternType,
+        ResourceType,
+    )
+    from localfacility.deploy import LocalDeployment
+
+    from .kafka_helpers import admin
+
+    stray = AclBinding(
+        ResourceType.TOPIC,
+        DEAD_LETTER,
+        ResourcePatternType.LITERAL,
+        "User:fink-local",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    wanted = AclBindingFilter(
+        ResourceType.TOPIC,
+        TOPIC,
+        ResourcePatternType.LITERAL,
+        "User:lasair-local",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    client = admin(facility)
+    for future in client.create_acls([stray]).values():
+        future.result(timeout=30)
+    for future in client.delete_acls([wanted]).values():
+        assert len(future.result(timeout=30)) == 1
+
+    report = LocalDeployment(facility).up()
+    assert report.created == ["acl User:lasair-local READ TOPIC:alerts-simulated"]
+    assert report.deleted == [f"acl User:fink-local READ TOPIC:{DEAD_LETTER}"]
+    assert client.describe_acls(wanted).result(timeout=30)
+    assert not LocalDeployment(facility).up().changed

@@ -94,7 +94,7 @@ def test_service_users_are_least_privilege(stack: str) -> None:
     ingester = by_user.pop("archive-ingester")
     assert not any(g[4] in ("Write", "All") and g[2] in alert_topics for g in ingester)
     assert {g for g in ingester if g[1] == "Group"} == {
-        ("User:archive-ingester", "Group", "archive-ingester", "Literal", op) for op in ("Read", "Describe")
+        ("User:archive-ingester", "Group", "archive-ingester", "Prefixed", op) for op in ("Read", "Describe")
     }
     registry = by_user.pop("schema-registry", set())
     assert all(g[2] in ("_schemas", "schema-registry") for g in registry)

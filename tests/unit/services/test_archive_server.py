@@ -6,6 +6,7 @@ import gzip
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from services.archive_server.app import create_app
 from services.common.storage import StoreUnavailableError, alert_key, schema_key
@@ -91,3 +92,27 @@ def test_store_outage_is_a_503(client: TestClient, store: MemoryStore) -> None:
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/v1/health", "/v1/alerts/{dia_source_id}", "/v1/schemas/{schema_id}"}
+
+
+def test_requests_are_counted_by_route_template_not_raw_path(store: MemoryStore) -> None:
+    metrics = CollectorRegistry()
+    client = TestClient(create_app(store, metrics))
+    for path in ("/v1/alerts/123", "/v1/alerts/124", "/v1/alerts/x", "/v1/schemas/1101", "/nowhere"):
+        client.get(path)
+
+    def requests(route: str, status: str) -> float | None:
+        return metrics.get_sample_value(
+            "alertdist_archive_http_requests_total", {"route": route, "status": status}
+        )
+
+    assert requests("/v1/alerts/{dia_source_id}", "200") == 1
+    assert requests("/v1/alerts/{dia_source_id}", "404") == 1
+    assert requests("/v1/alerts/{dia_source_id}", "400") == 1
+    assert requests("/v1/schemas/{schema_id}", "200") == 1
+    assert requests("unmatched", "404") == 1
+    assert (
+        metrics.get_sample_value(
+            "alertdist_archive_http_request_seconds_count", {"route": "/v1/alerts/{dia_source_id}"}
+        )
+        == 3
+    )

@@ -1,0 +1,69 @@
+"""The stack outputs as a typed model: what `pulumi stack output --json --show-secrets` prints,
+and all the post-deploy suite needs to find and log into a deployed facility."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.alias_generators import to_camel
+
+
+class _Outputs(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class TopicOutput(_Outputs):
+    role: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+    retention_ms: int
+    retention_bytes: int
+    max_message_bytes: int
+    timestamp_type: str
+
+
+class RegistryCredentials(_Outputs):
+    username: str
+    password: SecretStr
+
+
+class StackOutputs(_Outputs):
+    facility: str
+    bootstrap_servers: str
+    security_protocol: str
+    sasl_mechanism: str
+    tls_bootstrap_servers: str | None = Field(
+        default=None, description="a SASL_SSL listener, when the facility offers one"
+    )
+    kafka_ca_file: str | None = Field(default=None, description="CA of the SASL_SSL listener")
+    registry_url: str
+    registry_reader: RegistryCredentials | None = Field(
+        default=None, description="read-only registry login where the registry asks for one"
+    )
+    archive_url: str
+    alert_topics: list[str]
+    topics: dict[str, TopicOutput]
+    users: dict[str, str] = Field(description="username -> role")
+    passwords: dict[str, SecretStr]
+
+    @classmethod
+    def from_file(cls, path: Path) -> StackOutputs:
+        """Read outputs saved from `pulumi stack output --json --show-secrets`."""
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read stack outputs from {path}: {exc}") from exc
+
+    def users_with_role(self, role: str) -> list[str]:
+        return sorted(user for user, found in self.users.items() if found == role)
+
+    def password(self, user: str) -> str:
+        if user not in self.passwords:
+            raise KeyError(f"the stack outputs hold no password for {user!r}")
+        return self.passwords[user].get_secret_value()
+
+    def topics_with_role(self, role: str) -> list[str]:
+        return sorted(name for name, topic in self.topics.items() if topic.role == role)

@@ -1,0 +1,198 @@
+"""The archive on both storage backends, its metrics, and an ingester killed mid-batch."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from localfacility import objectstore
+from localfacility.deploy import LocalDeployment
+from localfacility.facility import LocalFacility
+from localfacility.kafka import admin_client_config
+from localfacility.services import ArchiveServices
+
+from services.common.storage import GcsStore, S3Store, alert_key
+from services.common.wire import decode
+from services.producer.alerts import AlertFactory
+from services.producer.producer import AlertProducer
+
+from .kafka_helpers import QUIET, committed_offsets, delete_groups, end_offsets, start_group_at
+from .test_services import kafka_settings, raw_get, wait_for_archive
+
+TOPIC = "alerts-simulated"
+FACTORY = AlertFactory.from_package()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def read_metrics_file(services: ArchiveServices) -> dict[str, float]:
+    if not services.metrics_file.exists():
+        return {}
+    pairs = (line.split() for line in services.metrics_file.read_text().splitlines() if line)
+    return {name: float(value) for name, value in pairs}
+
+
+def produce(outputs: dict[str, Any], count: int) -> int:
+    """`count` realistic alerts by the producer's user; returns the first diaSourceId."""
+    first_id = time.time_ns() // 1000
+    producer = AlertProducer(kafka_settings(outputs, "alert-producer"), TOPIC, FACTORY)
+    producer.produce_visit(0, first_id, count)
+    return first_id
+
+
+def expected_object(dia_source_id: int) -> bytes:
+    return gzip.compress(FACTORY.encoded(dia_source_id), compresslevel=1, mtime=0)
+
+
+@pytest.fixture
+def separate_archive(
+    facility: LocalFacility, local_stack: dict[str, Any], request: pytest.FixtureRequest
+) -> Iterator[ArchiveServices]:
+    """A second archive beside the stack's own: its own group (starting at the topics' current
+    end), its own bucket and ports. Parametrised with (backend, label)."""
+    backend, label = request.param
+    services = ArchiveServices(
+        LocalDeployment(facility),
+        backend=backend,
+        label=label,
+        bucket=f"alert-archive-{label}",
+        server_port=free_port(),
+        metrics_port=free_port(),
+    )
+    objectstore.ensure_buckets(facility.settings, facility.credentials, services.bucket)
+    start_group_at(facility, services.ingester_name, end_offsets(facility, local_stack["alertTopics"]))
+    services.metrics_file.unlink(missing_ok=True)
+    yield services
+    services.down()
+    delete_groups(facility, [services.ingester_name])
+
+
+def open_store(services: ArchiveServices, monkeypatch: pytest.MonkeyPatch) -> S3Store | GcsStore:
+    """A client of the separate archive's bucket, configured exactly as its services are."""
+    for name, value in services.store_env().items():
+        monkeypatch.setenv(name, value)
+    if services.backend == "s3":
+        return S3Store(services.bucket, services.store_env()["ALERTDIST_S3_ENDPOINT"])
+    return GcsStore(services.bucket, "local")
+
+
+@pytest.mark.parametrize("separate_archive", [("gcs", "gcs-check"), ("s3", "s3-check")], indirect=True)
+def test_each_backend_archives_and_serves_alerts_byte_identical(
+    local_stack: dict[str, Any], separate_archive: ArchiveServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = separate_archive
+    services.up()
+    count = 50
+    first_id = produce(local_stack, count)
+    url = services.archive_url()
+    for dia_source_id in (first_id, first_id + count // 2, first_id + count - 1):
+        assert wait_for_archive(url, dia_source_id).status_code == 200
+        assert raw_get(f"{url}/v1/alerts/{dia_source_id}") == expected_object(dia_source_id)
+    # The objects are in this backend's bucket itself, with the schema beside them.
+    store = open_store(services, monkeypatch)
+    assert store.get(alert_key(first_id)) == expected_object(first_id)
+    assert httpx.get(f"{url}/v1/schemas/{FACTORY.schema_id}").json()["schema"]
+    # Ingester metrics: exactly what it archived since it started at the topics' end.
+    deadline = time.monotonic() + 30
+    while read_metrics_file(services).get("alertdist_archive_alerts_total", 0) < count:
+        assert time.monotonic() < deadline, read_metrics_file(services)
+        time.sleep(0.5)
+    metrics = read_metrics_file(services)
+    assert metrics["alertdist_archive_alerts_total"] == count
+    assert metrics["alertdist_archive_dead_letters_total"] == 0
+    assert metrics["alertdist_archive_schemas"] == 1
+    # Server metrics, on their own port, by route template.
+    scraped = httpx.get(services.metrics_url()).text
+    assert (
+        'alertdist_archive_http_requests_total{route="/v1/alerts/{dia_source_id}",status="200"} ' in scraped
+    )
+    assert "/v1/alerts/" + str(first_id) not in scraped
+    assert httpx.get(f"{url}/metrics").status_code == 404  # not on the public port
+
+
+def archived_range(
+    facility: LocalFacility, start: dict[tuple[str, int], int], stop: dict[tuple[str, int], int]
+) -> list[int]:
+    """diaSourceIds of the messages between two offset maps of TOPIC, read as the super user."""
+    partitions = [tp for tp in start if tp[0] == TOPIC and stop.get(tp, start[tp]) > start[tp]]
+    consumer = Consumer(
+        {
+            **admin_client_config(facility.settings, facility.credentials),
+            "group.id": "admin-reader",
+            "enable.auto.commit": False,
+        },
+        logger=QUIET,
+    )
+    consumer.assign(
+        [TopicPartition(topic, partition, start[(topic, partition)]) for topic, partition in partitions]
+    )
+    remaining = {tp: stop[tp] - start[tp] for tp in partitions}
+    ids = []
+    deadline = time.monotonic() + 60
+    try:
+        while any(remaining.values()) and time.monotonic() < deadline:
+            for message in consumer.consume(500, timeout=1.0):
+                tp = (message.topic(), message.partition())
+                if message.error() is None and message.offset() < stop[tp]:
+                    ids.append(int(decode(message.value(), FACTORY.parsed_schema)["diaSourceId"]))
+                    remaining[tp] -= 1
+    finally:
+        consumer.close()
+    assert not any(remaining.values()), "could not read back the committed range"
+    return ids
+
+
+@pytest.mark.parametrize("separate_archive", [("s3", "crash-check")], indirect=True)
+def test_killing_the_ingester_mid_batch_loses_nothing_and_replays_identically(
+    facility: LocalFacility,
+    local_stack: dict[str, Any],
+    separate_archive: ArchiveServices,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = separate_archive
+    group = services.ingester_name
+    start = committed_offsets(facility, group)
+    count = 2000
+    first_id = produce(local_stack, count)  # a backlog, so the ingester is busy when killed
+    spec = services.ingester_spec()
+    pid, _ = facility.supervisor.start(spec)
+    deadline = time.monotonic() + 120
+    while read_metrics_file(services).get("alertdist_archive_batches_total", 0) < 1:
+        assert time.monotonic() < deadline, "the ingester archived no batch"
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    archived_before_kill = read_metrics_file(services)["alertdist_archive_alerts_total"]
+    assert 0 < archived_before_kill < count, "the kill must land while alerts remain"
+
+    # Never committed past what it wrote: every committed alert is in the store, intact.
+    store = open_store(services, monkeypatch)
+    at_kill = committed_offsets(facility, group)
+    committed_ids = archived_range(facility, start, at_kill)
+    assert committed_ids
+    assert len(committed_ids) < count
+    for dia_source_id in committed_ids:
+        assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id)
+
+    # Restarted, it replays from the last commit and the archive ends up complete and identical.
+    facility.supervisor.start(spec)
+    end = end_offsets(facility, [TOPIC])
+    deadline = time.monotonic() + 180
+    while any(committed_offsets(facility, group).get(tp, 0) < high for tp, high in end.items()):
+        assert time.monotonic() < deadline, "the restarted ingester did not catch up"
+        time.sleep(0.5)
+    for dia_source_id in range(first_id, first_id + count):
+        assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id), dia_source_id

@@ -1,0 +1,124 @@
+"""The post-deploy suite fails, by name, on each injected fault, and passes once it is repaired."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
+from localfacility import registry
+from localfacility.credentials import REGISTRY_ADMIN_USER
+from localfacility.deploy import LocalDeployment
+from localfacility.facility import LocalFacility
+from localfacility.services import ArchiveServices
+from localfacility.settings import PROJECT_ROOT
+
+from services.common.alertschemas import available_versions, schema_id
+
+from .kafka_helpers import admin
+
+QUICK = ["--canaries", "3", "--delivery-timeout", "15", "--archive-timeout", "15"]
+
+
+def failed_checks(outputs_file: Path, reports: Path) -> set[str]:
+    """Run the suite as an operator would; the names of the checks that failed or errored."""
+    junit = reports / "junit.xml"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/postdeploy",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--stack-outputs",
+            str(outputs_file),
+            "--junitxml",
+            str(junit),
+            *QUICK,
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    cases = ElementTree.parse(junit).getroot().iter("testcase")  # noqa: S314 - our own report
+    failed = {
+        case.get("name", "")
+        for case in cases
+        if case.find("failure") is not None or case.find("error") is not None
+    }
+    assert (run.returncode != 0) == bool(failed), run.stdout[-3000:]
+    return failed
+
+
+@pytest.fixture
+def outputs_file(local_stack: dict[str, Any], facility: LocalFacility) -> Iterator[Path]:
+    """The local stack's outputs file; the deploy runs again afterwards to repair any fault."""
+    yield LocalDeployment(facility).outputs_file
+    LocalDeployment(facility).up()
+
+
+def test_a_removed_broker_acl_fails_that_brokers_checks(
+    facility: LocalFacility, outputs_file: Path, tmp_path: Path
+) -> None:
+    client = admin(facility)
+    read_grant = AclBindingFilter(
+        ResourceType.TOPIC,
+        "alerts-simulated",
+        ResourcePatternType.LITERAL,
+        "User:lasair-local",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    for future in client.delete_acls([read_grant]).values():
+        assert len(future.result(timeout=30)) == 1
+    failed = failed_checks(outputs_file, tmp_path)
+    assert "test_broker_receives_every_canary[lasair-local]" in failed
+    assert all("lasair-local" in name for name in failed), failed
+
+
+def test_a_stopped_ingester_fails_the_archive_check(
+    facility: LocalFacility, outputs_file: Path, tmp_path: Path
+) -> None:
+    ingester = ArchiveServices(LocalDeployment(facility)).ingester_spec()
+    assert facility.supervisor.stop(ingester)
+    try:
+        assert failed_checks(outputs_file, tmp_path) == {"test_every_canary_is_archived_byte_identical"}
+    finally:
+        facility.supervisor.start(ingester)
+
+
+def test_a_missing_registry_schema_fails_the_registry_checks(
+    facility: LocalFacility, outputs_file: Path, tmp_path: Path
+) -> None:
+    oldest = min(schema_id(v.major, v.minor) for v in available_versions())
+    login = (REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value())
+    with httpx.Client(base_url=registry.registry_url(facility.settings), auth=login, timeout=15) as http:
+        for permanent in ("false", "true"):
+            response = http.delete(
+                f"/subjects/alert-packet/versions/{oldest}", params={"permanent": permanent}
+            )
+            assert response.status_code == 200, response.text
+    assert failed_checks(outputs_file, tmp_path) == {
+        f"test_registry_serves_schema[{oldest}]",
+        "test_alert_packet_versions_are_the_schema_ids",
+    }
+    # The repair (the deploy's schema sync) brings the schema back at its fixed id.
+    LocalDeployment(facility).up()
+    assert failed_checks(outputs_file, tmp_path / "repaired") == set()

@@ -1,0 +1,110 @@
+"""Clients of a deployed facility, built from its stack outputs alone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+
+from infra.outputs import StackOutputs
+
+QUIET = logging.getLogger("postdeploy.kafka")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One way into Kafka: a bootstrap address and its security protocol."""
+
+    name: str
+    bootstrap: str
+    security_protocol: str
+    ca_file: str | None = None
+
+    def addresses(self) -> list[tuple[str, int]]:
+        pairs = (server.rsplit(":", 1) for server in self.bootstrap.split(","))
+        return [(host, int(port)) for host, port in pairs]
+
+
+def listeners(outputs: StackOutputs) -> list[Listener]:
+    found = [Listener("external", outputs.bootstrap_servers, outputs.security_protocol)]
+    if outputs.tls_bootstrap_servers:
+        found.append(
+            Listener("external-tls", outputs.tls_bootstrap_servers, "SASL_SSL", outputs.kafka_ca_file)
+        )
+    return found
+
+
+@dataclass
+class ErrorLog:
+    """Errors librdkafka reports out of band (authentication failures arrive here)."""
+
+    errors: list[KafkaError] = field(default_factory=list)
+
+    def __call__(self, error: KafkaError) -> None:
+        self.errors.append(error)
+
+    def codes(self) -> set[int]:
+        return {error.code() for error in self.errors}
+
+
+def kafka_config(
+    outputs: StackOutputs,
+    user: str,
+    password: str | None = None,
+    listener: Listener | None = None,
+    errors: Callable[[KafkaError], None] | None = None,
+) -> dict[str, Any]:
+    way_in = listener or listeners(outputs)[0]
+    config: dict[str, Any] = {
+        "bootstrap.servers": way_in.bootstrap,
+        "security.protocol": way_in.security_protocol,
+        "sasl.mechanism": outputs.sasl_mechanism,
+        "sasl.username": user,
+        "sasl.password": outputs.password(user) if password is None else password,
+        "logger": QUIET,
+    }
+    if way_in.ca_file:
+        config["ssl.ca.location"] = way_in.ca_file
+    if errors is not None:
+        config["error_cb"] = errors
+    return config
+
+
+def admin(outputs: StackOutputs, user: str, **kwargs: Any) -> AdminClient:
+    return AdminClient(kafka_config(outputs, user, **kwargs))
+
+
+def consumer(outputs: StackOutputs, user: str, group: str, **settings: Any) -> Consumer:
+    return Consumer(
+        {
+            **kafka_config(outputs, user),
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "latest",
+            **settings,
+        }
+    )
+
+
+def kafka_error_code(error: BaseException) -> int | None:
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        return int(error.args[0].code())
+    return None
+
+
+def registry(outputs: StackOutputs) -> httpx.Client:
+    """A client of the registry as the outside world sees it (read-only login where required)."""
+    reader = outputs.registry_reader
+    auth = (reader.username, reader.password.get_secret_value()) if reader else None
+    return httpx.Client(base_url=outputs.registry_url, auth=auth, timeout=15)
+
+
+def archive(outputs: StackOutputs) -> httpx.Client:
+    return httpx.Client(base_url=outputs.archive_url, timeout=15)

@@ -1,0 +1,187 @@
+"""The post-deploy suite's fixtures: the stack outputs, the canary run, the named-check summary.
+
+Run it against a deployed stack from its outputs alone:
+
+    scripts/postdeploy --stack idf                      # reads `pulumi stack output --json --show-secrets`
+    scripts/postdeploy --stack-outputs outputs.json     # a saved copy (keep it mode 0600)
+
+Without --stack-outputs (as in `scripts/test.sh`) it checks the local stack on the local facility.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from infra.outputs import StackOutputs
+from infra.program import public_outputs
+from infra.stackfile import load_stack
+from services.common.alertschemas import available_versions, schema_id
+from services.producer.alerts import AlertFactory
+
+from .canary import BrokerReader, CanaryRun, Delivery, first_canary_id, position_group, produce_canaries
+from .clients import QUIET, kafka_config, listeners
+
+# One pytest session per process: the checks' outcomes and the figures they measured.
+OUTCOMES: dict[str, str] = {}
+MEASUREMENTS: dict[str, str] = {}
+
+
+def _outputs_file(config: pytest.Config) -> Path | None:
+    path: Path | None = config.getoption("stack_outputs")
+    return path
+
+
+def collection_outputs(config: pytest.Config) -> StackOutputs:
+    """Outputs known before anything runs: the file given, else the local stack's declared ones."""
+    path = _outputs_file(config)
+    if path is not None:
+        return StackOutputs.from_file(path)
+    declared: dict[str, Any] = public_outputs(load_stack("local"))
+    return StackOutputs.model_validate({**declared, "passwords": {}})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Name each check after what it checks: a broker user, a topic, a schema id, a listener."""
+    if not {"broker_user", "topic", "registry_schema_id", "listener"} & set(metafunc.fixturenames):
+        return
+    declared = collection_outputs(metafunc.config)
+    if "broker_user" in metafunc.fixturenames:
+        metafunc.parametrize("broker_user", declared.users_with_role("community-broker"))
+    if "topic" in metafunc.fixturenames:
+        metafunc.parametrize("topic", sorted(declared.topics))
+    if "registry_schema_id" in metafunc.fixturenames:
+        ids = [schema_id(v.major, v.minor) for v in available_versions()]
+        metafunc.parametrize("registry_schema_id", ids)
+    if "listener" in metafunc.fixturenames:
+        found = listeners(declared)
+        metafunc.parametrize("listener", found, ids=[way_in.name for way_in in found])
+
+
+@pytest.fixture(scope="session")
+def outputs(request: pytest.FixtureRequest) -> StackOutputs:
+    path = _outputs_file(request.config)
+    if path is not None:
+        return StackOutputs.from_file(path)
+    local_stack: dict[str, Any] = request.getfixturevalue("local_stack")
+    return StackOutputs.model_validate(local_stack)
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def factory() -> AlertFactory:
+    return AlertFactory.from_package()
+
+
+@pytest.fixture(scope="session")
+def measurements() -> dict[str, str]:
+    """Figures the suite measured (delivery latency...), printed in its summary."""
+    return MEASUREMENTS
+
+
+def registry_client_conf(outputs: StackOutputs) -> dict[str, str]:
+    conf = {"url": outputs.registry_url}
+    if outputs.registry_reader is not None:
+        reader = outputs.registry_reader
+        conf["basic.auth.user.info"] = f"{reader.username}:{reader.password.get_secret_value()}"
+    return conf
+
+
+@pytest.fixture(scope="session")
+def canaries(
+    outputs: StackOutputs, run_id: str, factory: AlertFactory, request: pytest.FixtureRequest
+) -> Iterator[CanaryRun]:
+    """The canary run: every broker identity reads concurrently, as the seven brokers do.
+
+    Each broker's fresh group is positioned at the topic's end and its reader has joined before
+    the producer's user sends the canaries; the groups are deleted afterwards by their owners.
+    """
+    topic: str = request.config.getoption("canary_topic") or outputs.alert_topics[0]
+    count: int = request.config.getoption("canaries")
+    timeout: float = request.config.getoption("delivery_timeout")
+    first_id = first_canary_id()
+    run = CanaryRun(
+        topic=topic,
+        ids=list(range(first_id, first_id + count)),
+        encoded={i: factory.encoded(i) for i in range(first_id, first_id + count)},
+        groups={u: f"{u}-postdeploy-{run_id}" for u in outputs.users_with_role("community-broker")},
+    )
+    readers: dict[str, BrokerReader] = {}
+    for user, group in run.groups.items():
+        try:
+            position_group(outputs, user, group, topic)
+            readers[user] = BrokerReader(outputs, user, group, registry_client_conf(outputs))
+            readers[user].subscribe(topic)
+        except KafkaException as exc:  # reported by that broker's own check
+            run.deliveries[user] = Delivery(user, error=f"could not join its group: {exc.args[0]}")
+    wanted = set(run.ids)
+    with ThreadPoolExecutor(max_workers=max(1, len(readers))) as pool:
+        joined_by = time.time() + min(timeout, 30)
+        futures = {
+            user: pool.submit(reader.read, topic, wanted, time.time() + 2 * timeout)
+            for user, reader in readers.items()
+        }
+        for reader in readers.values():
+            reader.assigned.wait(max(0.0, joined_by - time.time()))
+        run.produced_at = produce_canaries(outputs, topic, first_id, count, factory)
+        for reader in readers.values():
+            reader.stop_at(run.produced_at + timeout)
+        for user, future in futures.items():
+            run.deliveries[user] = future.result()
+    yield run
+    for user, group in run.groups.items():
+        client = AdminClient(kafka_config(outputs, user))
+        for future in client.delete_consumer_groups([group], request_timeout=30).values():
+            try:
+                future.result()
+            except KafkaException as exc:  # a group never created is no residue
+                QUIET.warning("could not delete %s: %s", group, exc)
+
+
+# -- the named-check summary ---------------------------------------------------------------------
+def _is_postdeploy(nodeid: str) -> bool:
+    return nodeid.startswith("tests/postdeploy/")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember each check's outcome; a failure in set-up or teardown counts as an error."""
+    if not _is_postdeploy(report.nodeid):
+        return
+    name = report.nodeid.split("::", 1)[1]
+    if report.failed:
+        OUTCOMES[name] = "failed" if report.when == "call" else "error"
+    elif report.skipped:
+        OUTCOMES.setdefault(name, "skipped")
+    elif report.when == "call":
+        OUTCOMES.setdefault(name, "passed")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if not OUTCOMES:
+        return
+    failed = sorted(name for name, outcome in OUTCOMES.items() if outcome in ("failed", "error"))
+    passed = sum(outcome == "passed" for outcome in OUTCOMES.values())
+    lines = [
+        f"post-deploy checks: {passed} of {len(OUTCOMES)} passed",
+        *(f"  {OUTCOMES[name].upper()} {name}" for name in failed),
+        *(f"  {key}: {value}" for key, value in sorted(MEASUREMENTS.items())),
+    ]
+    terminalreporter.write_sep("=", "post-deploy summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+    summary_file: Path | None = config.getoption("summary_file")
+    if summary_file is not None:
+        summary_file.parent.mkdir(parents=True, exist_ok=True)
+        summary_file.write_text("\n".join(lines) + "\n")

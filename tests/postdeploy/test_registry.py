@@ -1,0 +1,59 @@
+"""The registry serves every LSST alert schema at its fixed id and takes no writes from outside."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from infra.outputs import StackOutputs
+from services.common.alertschemas import available_versions, schema_id, schema_json, version_of_id
+
+from .clients import registry
+
+SUBJECT = "alert-packet"
+PROBE_SCHEMA = json.dumps({"type": "record", "name": "postdeploy_probe", "fields": []})
+
+
+def test_registry_serves_schema(outputs: StackOutputs, registry_schema_id: int) -> None:
+    with registry(outputs) as http:
+        response = http.get(f"/schemas/ids/{registry_schema_id}")
+    assert response.status_code == 200, (
+        f"schema id {registry_schema_id}: {response.status_code} {response.text}"
+    )
+    served = json.loads(response.json()["schema"])
+    assert served == json.loads(schema_json(version_of_id(registry_schema_id)))
+
+
+def test_alert_packet_versions_are_the_schema_ids(outputs: StackOutputs) -> None:
+    ids = sorted(schema_id(v.major, v.minor) for v in available_versions())
+    with registry(outputs) as http:
+        versions = http.get(f"/subjects/{SUBJECT}/versions")
+        assert versions.status_code == 200, versions.text
+        assert sorted(versions.json()) == ids
+        for registry_id in ids:
+            entry = http.get(f"/subjects/{SUBJECT}/versions/{registry_id}").json()
+            assert (entry["id"], entry["version"]) == (registry_id, registry_id)
+
+
+def test_registry_refuses_writes_from_outside(outputs: StackOutputs) -> None:
+    broker = outputs.users_with_role("community-broker")[0]
+    logins = {
+        "the registry's outside login": None,
+        f"broker user {broker}": (broker, outputs.password(broker)),
+    }
+    accepted = []
+    with registry(outputs) as outside:
+        for who, login in logins.items():
+            auth = httpx.BasicAuth(*login) if login else outside.auth
+            attempts = {
+                "register a schema": outside.post(
+                    "/subjects/postdeploy-write-probe/versions", json={"schema": PROBE_SCHEMA}, auth=auth
+                ),
+                "change a subject's compatibility": outside.put(
+                    "/config/postdeploy-write-probe", json={"compatibility": "NONE"}, auth=auth
+                ),
+                "change the mode": outside.put("/mode", json={"mode": "READWRITE"}, auth=auth),
+            }
+            accepted += [f"{who} could {what}" for what, r in attempts.items() if r.status_code < 400]
+    assert not accepted, accepted

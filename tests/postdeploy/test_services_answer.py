@@ -1,0 +1,39 @@
+"""Every service answers: Kafka on each advertised listener, the registry, the archive server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.outputs import StackOutputs
+
+from .clients import ErrorLog, Listener, admin, archive, registry
+
+
+def test_kafka_answers_on_every_advertised_listener(
+    outputs: StackOutputs, listener: Listener, host: Any
+) -> None:
+    for address, port in listener.addresses():
+        assert host.addr(address).port(port).is_reachable, f"bootstrap {address}:{port} refuses connections"
+    user = outputs.users_with_role("community-broker")[0]
+    errors = ErrorLog()
+    metadata = admin(outputs, user, listener=listener, errors=errors).list_topics(timeout=30)
+    assert set(outputs.alert_topics) <= set(metadata.topics), f"alert topics missing; errors: {errors.errors}"
+    assert metadata.brokers, "no broker advertised"
+    for broker in metadata.brokers.values():
+        assert host.addr(broker.host).port(broker.port).is_reachable, (
+            f"broker {broker.id} advertises {broker.host}:{broker.port}, which refuses connections"
+        )
+
+
+def test_registry_answers(outputs: StackOutputs) -> None:
+    with registry(outputs) as http:
+        response = http.get("/subjects")
+    assert response.status_code == 200, response.text
+    assert "alert-packet" in response.json()
+
+
+def test_archive_server_answers(outputs: StackOutputs) -> None:
+    with archive(outputs) as http:
+        response = http.get("/v1/health")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ok"
