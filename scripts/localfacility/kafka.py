@@ -129,7 +129,7 @@ def write_config(settings: FacilitySettings, creds: FacilityCredentials) -> Path
     return path
 
 
-def _java_argv(settings: FacilitySettings, main_class: str, *args: str) -> list[str]:
+def java_argv(settings: FacilitySettings, main_class: str, *args: str) -> list[str]:
     conf = settings.conf_dir / "kafka"
     return [
         "java",
@@ -150,7 +150,7 @@ def format_storage(settings: FacilitySettings, creds: FacilityCredentials, confi
     if (settings.data_dir / "kafka" / "meta.properties").exists():
         return False
     admin_pw = creds.kafka_admin_password.get_secret_value()
-    argv = _java_argv(
+    argv = java_argv(
         settings,
         "kafka.tools.StorageTool",
         "format",
@@ -194,7 +194,7 @@ def kafka_spec(settings: FacilitySettings, creds: FacilityCredentials, config: P
 
     return ServiceSpec(
         name="kafka",
-        argv=_java_argv(settings, "kafka.Kafka", str(config)),
+        argv=java_argv(settings, "kafka.Kafka", str(config)),
         ready=ready,
         start_timeout=120,
     )

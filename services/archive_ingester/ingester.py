@@ -7,7 +7,6 @@ the registry pauses the ingester (with backoff) and nothing is committed until i
 
 from __future__ import annotations
 
-import gzip
 import logging
 import threading
 import time
@@ -25,6 +24,7 @@ from services.common.storage import (
     ObjectStore,
     StoreUnavailableError,
     alert_key,
+    compress_alert,
     schema_key,
 )
 from services.common.wire import WireFormatError, decode, unframe
@@ -154,10 +154,10 @@ class ArchiveIngester:
 
     # -- effects ---------------------------------------------------------------------------
     def _put(self, obj: StoredObject) -> None:
-        """Compress (zlib releases the GIL, so writers compress in parallel) and write."""
+        """Compress and write, on one of the writer threads."""
         data = obj.data
         if obj.content_encoding == "gzip":
-            data = gzip.compress(data, compresslevel=self.gzip_level, mtime=0)
+            data = compress_alert(data, self.gzip_level)
         self.store.put(obj.key, data, obj.content_type, obj.content_encoding)
 
     def _write_all(self, objects: list[StoredObject], stop: threading.Event) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import signal
 import socket
@@ -19,7 +18,7 @@ from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
 
-from services.common.storage import GcsStore, S3Store, alert_key
+from services.common.storage import GcsStore, S3Store, alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
@@ -54,7 +53,7 @@ def produce(outputs: dict[str, Any], count: int) -> int:
 
 
 def expected_object(dia_source_id: int) -> bytes:
-    return gzip.compress(FACTORY.encoded(dia_source_id), compresslevel=1, mtime=0)
+    return compress_alert(FACTORY.encoded(dia_source_id))
 
 
 @pytest.fixture

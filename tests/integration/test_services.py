@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from services.common.settings import KafkaSettings
+from services.common.storage import compress_alert
 from services.common.wire import WireFormatError, decode, frame
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
@@ -64,7 +64,13 @@ def raw_get(url: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def produced(local_stack: dict[str, Any]) -> tuple[int, int]:
+def start_offsets(local_stack: dict[str, Any]) -> dict[int, int]:
+    """Where the topic ended before this module produced anything."""
+    return _end_offsets_as(local_stack, "fink-local")
+
+
+@pytest.fixture(scope="module")
+def produced(local_stack: dict[str, Any], start_offsets: dict[int, int]) -> tuple[int, int]:
     """One visit of 200 realistic alerts by the producer's own user; returns (first id, count)."""
     first_id = time.time_ns() // 1000
     producer = AlertProducer(
@@ -77,16 +83,26 @@ def produced(local_stack: dict[str, Any]) -> tuple[int, int]:
 
 
 def test_a_broker_reads_and_decodes_through_the_registry(
-    local_stack: dict[str, Any], produced: tuple[int, int]
+    local_stack: dict[str, Any], produced: tuple[int, int], start_offsets: dict[int, int]
 ) -> None:
     first_id, count = produced
     user = "fink-local"
-    config = {
-        **kafka_settings(local_stack, user).client_config(),
-        "group.id": f"{user}-test-{uuid.uuid4().hex[:6]}",
-    }
-    messages = consume_all(config, TOPIC, 10**9, timeout=15)
-    ours = [m for m in messages if first_id <= _id_of(m.value()) < first_id + count]
+    consumer = Consumer(
+        {
+            **kafka_settings(local_stack, user).client_config(),
+            "group.id": f"{user}-test-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.assign([TopicPartition(TOPIC, p, offset) for p, offset in start_offsets.items()])
+    ours: list[Any] = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(ours) < count and time.monotonic() < deadline:
+            batch = [m for m in consumer.consume(500, timeout=1.0) if m.error() is None]
+            ours += [m for m in batch if first_id <= _id_of(m.value()) < first_id + count]
+    finally:
+        consumer.close()
     assert len(ours) == count
     registry = SchemaRegistryClient(
         {
@@ -122,7 +138,7 @@ def test_archive_returns_the_alert_byte_identical(
         assert wait_for_archive(archive, dia_source_id).status_code == 200
         stored = raw_get(f"{archive}/v1/alerts/{dia_source_id}")
         assert stored[:2] == b"\x1f\x8b"  # served gzipped, as stored
-        assert stored == gzip.compress(_FACTORY.encoded(dia_source_id), compresslevel=1, mtime=0)
+        assert stored == compress_alert(_FACTORY.encoded(dia_source_id))
     registry = httpx.get(
         f"{local_stack['registryUrl']}/schemas/ids/1101",
         auth=(local_stack["registryReader"]["username"], local_stack["registryReader"]["password"]),
