@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import multiprocessing
 import os
 import platform
@@ -38,6 +37,8 @@ from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
 
 from infra.outputs import StackOutputs
+from services.common import logs
+from services.common.offsets import topic_end_offsets
 from services.common.settings import KafkaSettings
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER, decode
 from services.producer.alerts import AlertFactory
@@ -238,18 +239,13 @@ class Sampler(threading.Thread):
         }
 
 
-QUIET = logging.getLogger("benchmarks.kafka")
-QUIET.addHandler(logging.NullHandler())
-QUIET.propagate = False
+QUIET = logs.silent("benchmarks.kafka")
 
 
 def _end_offsets(config: dict[str, Any], topic: str) -> dict[int, int]:
     consumer = Consumer({**config, "group.id": "benchmark-offsets"}, logger=QUIET)
     try:
-        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in partitions
-        }
+        return topic_end_offsets(consumer, topic)
     finally:
         consumer.close()
 
@@ -262,6 +258,11 @@ def _archive_lag(admin: AdminClient, end: dict[int, int], topic: str) -> int:
         if tp.topic == topic
     }
     return sum(max(0, high - committed.get(p, 0)) for p, high in end.items())
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass
@@ -278,10 +279,6 @@ class VisitResult:
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
-
-        def pct(q: float) -> float:
-            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
         megabytes = self.alerts * self.mean_alert_bytes / 1e6
         return {
             "alerts": self.alerts,
@@ -290,7 +287,12 @@ class VisitResult:
             "producer_alerts_per_s": self.alerts / self.produce_seconds,
             "delivered_to_all_seven_seconds": self.delivered_seconds,
             "fan_out_mb_per_s": 7 * megabytes / self.delivered_seconds,
-            "latency_ms": {"p50": pct(0.5), "p98": pct(0.98), "p99": pct(0.99), "max": ordered[-1]},
+            "latency_ms": {
+                "p50": percentile(ordered, 0.5),
+                "p98": percentile(ordered, 0.98),
+                "p99": percentile(ordered, 0.99),
+                "max": ordered[-1],
+            },
             "archived_seconds": self.archived_seconds,
             "archive_alerts_per_s": self.alerts / self.archived_seconds,
             "archive_max_lag_alerts": max(lag for _, lag in self.lag_series),
@@ -391,21 +393,20 @@ def archive_server(local: Local, ids: list[int], concurrency: int, requests: int
         "concurrency": concurrency,
         "requests_per_s": requests / seconds,
         "latency_ms": {
-            "p50": latencies[len(latencies) // 2],
-            "p99": latencies[int(0.99 * len(latencies))],
+            "p50": percentile(latencies, 0.5),
+            "p99": percentile(latencies, 0.99),
             "max": latencies[-1],
         },
     }
 
 
 # -- plots and the command ------------------------------------------------------------------------
-def plot(results: dict[str, Any], visits: dict[int, VisitResult], stem: Path) -> list[Path]:
+def plot(results: dict[str, Any], visits: dict[int, VisitResult], stem: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    written = []
     figure, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     sizes = list(results["producer"]["visits"])
     for offset, (key, label) in enumerate(
@@ -439,8 +440,7 @@ def plot(results: dict[str, Any], visits: dict[int, VisitResult], stem: Path) ->
     figure.tight_layout()
     path = stem.with_suffix(".png")
     figure.savefig(path, dpi=110)
-    written.append(path)
-    return written
+    return path
 
 
 def machine() -> dict[str, Any]:
@@ -464,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="benchmark", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="small visits, one repeat: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="visits of 1,000 and 2,000, two repeats: a smoke run"
+    )
     parser.add_argument("--name", default=None, help="results file stem (default: full or quick)")
     args = parser.parse_args(argv)
     sizes = [1_000, 2_000] if args.quick else [10_000, 40_000]
@@ -478,8 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     for count in sizes:
         print(f"visit of {count:,} alerts: seven brokers and the archive")
         visits[count] = visit_end_to_end(local, count, factory)
-        print(f"  {json.dumps({k: v for k, v in visits[count].summary().items() if k != 'resources'})}")
-    results["visits"] = {str(count): visit.summary() for count, visit in visits.items()}
+        summary = visits[count].summary()
+        results.setdefault("visits", {})[str(count)] = summary
+        print(f"  {json.dumps({k: v for k, v in summary.items() if k != 'resources'})}")
     print("archive server under load")
     last = visits[sizes[-1]]
     ids = list(range(last.first_id, last.first_id + last.alerts))
@@ -488,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / (args.name or ("quick" if args.quick else "full"))
-    results["plots"] = [p.name for p in plot(results, visits, stem)]
+    results["plots"] = [plot(results, visits, stem).name]
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {stem.with_suffix('.json')}")
     return 0

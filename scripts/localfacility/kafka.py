@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import uuid
@@ -14,12 +13,11 @@ from localfacility.credentials import KAFKA_ADMIN_USER, KAFKA_CONTROLLER_USER, F
 from localfacility.process import ServiceSpec
 from localfacility.settings import FacilitySettings
 from localfacility.tls import ensure_broker_tls
+from services.common import logs
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 # Readiness probes expect connection failures while the broker starts: keep librdkafka quiet.
-_SILENT = logging.getLogger("localfacility.kafka.probe")
-_SILENT.addHandler(logging.NullHandler())
-_SILENT.propagate = False
+_SILENT = logs.silent("localfacility.kafka.probe")
 NODE_ID = 1
 
 LOG4J2 = """\

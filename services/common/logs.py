@@ -26,6 +26,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def silent(name: str) -> logging.Logger:
+    """A logger that drops everything, for clients whose expected errors are not news
+    (librdkafka retrying a broker that is still starting, a login refused on purpose)."""
+    logger = logging.getLogger(name)
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
+
+
 def configure(service: str, level: str = "INFO") -> logging.Logger:
     """Send every log record of the process to stderr as JSON; return the service's logger."""
     handler = logging.StreamHandler(sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
@@ -20,9 +19,10 @@ from confluent_kafka.admin import (
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 
-QUIET = logging.getLogger("tests.kafka")
-QUIET.addHandler(logging.NullHandler())
-QUIET.propagate = False
+from services.common import logs
+from services.common.offsets import topic_end_offsets
+
+QUIET = logs.silent("tests.kafka")
 
 
 def client_config(facility: LocalFacility, user: str, password: str) -> dict[str, str]:
@@ -87,12 +87,11 @@ def end_offsets(facility: LocalFacility, topics: list[str]) -> dict[tuple[str, i
         logger=QUIET,
     )
     try:
-        found = {}
-        for topic in topics:
-            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                found[(topic, partition)] = high
-        return found
+        return {
+            (topic, partition): high
+            for topic in topics
+            for partition, high in topic_end_offsets(consumer, topic, timeout=10).items()
+        }
     finally:
         consumer.close()
 

@@ -17,6 +17,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from services.common.offsets import topic_end_offsets
 from services.common.settings import KafkaSettings
 from services.common.storage import compress_alert
 from services.common.wire import WireFormatError, decode, frame
@@ -238,10 +239,7 @@ def test_facility_stream_runs_the_producer_with_the_stack_credentials(local_stac
 def _end_offsets_as(outputs: dict[str, Any], user: str) -> dict[int, int]:
     consumer = Consumer({**kafka_settings(outputs, user).client_config(), "group.id": f"{user}-offsets"})
     try:
-        partitions = consumer.list_topics(TOPIC, timeout=30).topics[TOPIC].partitions
-        return {
-            p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=30)[1] for p in partitions
-        }
+        return topic_end_offsets(consumer, TOPIC)
     finally:
         consumer.close()
 

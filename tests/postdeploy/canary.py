@@ -12,6 +12,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from infra.outputs import StackOutputs
+from services.common.offsets import topic_end_offsets
 from services.common.settings import KafkaSettings
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER
 from services.producer.alerts import AlertFactory
@@ -31,12 +32,8 @@ def position_group(outputs: StackOutputs, user: str, group: str, topic: str) -> 
     """Commit the topic's current end for this user's new group, so it reads from there on."""
     client = consumer(outputs, user, group)
     try:
-        partitions = client.list_topics(topic, timeout=30).topics[topic].partitions
-        ends = [
-            TopicPartition(topic, p, client.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
-            for p in partitions
-        ]
-        client.commit(offsets=ends, asynchronous=False)
+        ends = topic_end_offsets(client, topic)
+        client.commit(offsets=[TopicPartition(topic, p, end) for p, end in ends.items()], asynchronous=False)
     finally:
         client.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,10 +12,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from infra.outputs import StackOutputs
+from services.common import logs
 
-QUIET = logging.getLogger("postdeploy.kafka")
-QUIET.addHandler(logging.NullHandler())
-QUIET.propagate = False
+QUIET = logs.silent("postdeploy.kafka")
 
 
 @dataclass(frozen=True)
@@ -93,17 +92,38 @@ def consumer(outputs: StackOutputs, user: str, group: str, **settings: Any) -> C
     )
 
 
+def delete_group(outputs: StackOutputs, user: str, group: str) -> None:
+    """Delete a consumer group as its owner; one that was never created is no residue."""
+    client = admin(outputs, user)
+    for future in client.delete_consumer_groups([group], request_timeout=30).values():
+        with contextlib.suppress(KafkaException):
+            future.result()
+
+
 def kafka_error_code(error: BaseException) -> int | None:
     if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
         return int(error.args[0].code())
     return None
 
 
-def registry(outputs: StackOutputs) -> httpx.Client:
-    """A client of the registry as the outside world sees it (read-only login where required)."""
+def registry_login(outputs: StackOutputs) -> tuple[str, str] | None:
+    """The registry's read-only login as the outside world has it, where the registry asks for one."""
     reader = outputs.registry_reader
-    auth = (reader.username, reader.password.get_secret_value()) if reader else None
-    return httpx.Client(base_url=outputs.registry_url, auth=auth, timeout=15)
+    return (reader.username, reader.password.get_secret_value()) if reader else None
+
+
+def registry(outputs: StackOutputs) -> httpx.Client:
+    """An HTTP client of the registry as the outside world sees it."""
+    return httpx.Client(base_url=outputs.registry_url, auth=registry_login(outputs), timeout=15)
+
+
+def registry_client_conf(outputs: StackOutputs) -> dict[str, str]:
+    """The same, for confluent-kafka's SchemaRegistryClient (what the brokers use)."""
+    conf = {"url": outputs.registry_url}
+    login = registry_login(outputs)
+    if login is not None:
+        conf["basic.auth.user.info"] = ":".join(login)
+    return conf
 
 
 def archive(outputs: StackOutputs) -> httpx.Client:

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
 from infra.outputs import StackOutputs
 from infra.program import public_outputs
@@ -28,7 +27,7 @@ from services.common.alertschemas import available_versions, schema_id
 from services.producer.alerts import AlertFactory
 
 from .canary import BrokerReader, CanaryRun, Delivery, first_canary_id, position_group, produce_canaries
-from .clients import QUIET, kafka_config, listeners
+from .clients import delete_group, listeners, registry_client_conf
 
 # One pytest session per process: the checks' outcomes and the figures they measured.
 OUTCOMES: dict[str, str] = {}
@@ -91,14 +90,6 @@ def measurements() -> dict[str, str]:
     return MEASUREMENTS
 
 
-def registry_client_conf(outputs: StackOutputs) -> dict[str, str]:
-    conf = {"url": outputs.registry_url}
-    if outputs.registry_reader is not None:
-        reader = outputs.registry_reader
-        conf["basic.auth.user.info"] = f"{reader.username}:{reader.password.get_secret_value()}"
-    return conf
-
-
 @pytest.fixture(scope="session")
 def canaries(
     outputs: StackOutputs, run_id: str, factory: AlertFactory, request: pytest.FixtureRequest
@@ -142,12 +133,7 @@ def canaries(
             run.deliveries[user] = future.result()
     yield run
     for user, group in run.groups.items():
-        client = AdminClient(kafka_config(outputs, user))
-        for future in client.delete_consumer_groups([group], request_timeout=30).values():
-            try:
-                future.result()
-            except KafkaException as exc:  # a group never created is no residue
-                QUIET.warning("could not delete %s: %s", group, exc)
+        delete_group(outputs, user, group)
 
 
 # -- the named-check summary ---------------------------------------------------------------------

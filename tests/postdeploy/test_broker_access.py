@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import pytest
@@ -23,7 +22,7 @@ from infra.outputs import StackOutputs
 from services.producer.alerts import AlertFactory
 
 from .canary import first_canary_id
-from .clients import ErrorLog, admin, consumer, kafka_config, kafka_error_code
+from .clients import ErrorLog, admin, consumer, delete_group, kafka_config, kafka_error_code
 
 
 def _first_consumer_error(outputs: StackOutputs, user: str, group: str, topic: str) -> int | None:
@@ -41,15 +40,7 @@ def _first_consumer_error(outputs: StackOutputs, user: str, group: str, topic: s
         return None
     finally:
         client.close()
-        _delete_group(outputs, user, group)
-
-
-def _delete_group(outputs: StackOutputs, user: str, group: str) -> None:
-    """Leave no probe group behind (one that was never created is fine)."""
-    client = admin(outputs, user)
-    for future in client.delete_consumer_groups([group], request_timeout=30).values():
-        with contextlib.suppress(KafkaException):
-            future.result()
+        delete_group(outputs, user, group)
 
 
 def test_broker_authenticates_and_lists_the_alert_topics(outputs: StackOutputs, broker_user: str) -> None:
