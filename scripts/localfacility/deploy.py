@@ -38,6 +38,7 @@ from localfacility import kafka as local_kafka
 from localfacility import objectstore, registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.facility import LocalFacility
+from localfacility.settings import FacilitySettings
 from services.common.alertschemas import ALERT_SUBJECT
 from services.schema_sync.sync import delete_subject, sync_schemas
 
@@ -78,6 +79,16 @@ def _binding(rule: AclRule) -> AclBinding:
         ],
         AclPermissionType.ALLOW,
     )
+
+
+def tls_listener_outputs(settings: FacilitySettings) -> dict[str, str | None]:
+    """The stack outputs naming the SASL_SSL listener and its CA (None when it is off)."""
+    if not settings.tls_enabled:
+        return {"tlsBootstrapServers": None, "kafkaCaFile": None}
+    return {
+        "tlsBootstrapServers": f"{settings.host}:{settings.kafka_external_tls_port}",
+        "kafkaCaFile": str(settings.conf_dir / "tls" / "ca.pem"),
+    }
 
 
 def _exactly(binding: AclBinding) -> AclBindingFilter:
@@ -251,10 +262,7 @@ class LocalDeployment:
                 "username": "reader",
                 "password": self.facility.credentials.registry_reader_password.get_secret_value(),
             },
-            "tlsBootstrapServers": (
-                f"{settings.host}:{settings.kafka_external_tls_port}" if settings.tls_enabled else None
-            ),
-            "kafkaCaFile": str(settings.conf_dir / "tls" / "ca.pem") if settings.tls_enabled else None,
+            **tls_listener_outputs(settings),
         }
 
     def write_outputs(self) -> Path:

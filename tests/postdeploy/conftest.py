@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
+from localfacility.deploy import tls_listener_outputs
+from localfacility.settings import FacilitySettings
 
 from infra.outputs import StackOutputs
 from infra.program import public_outputs
@@ -40,12 +42,14 @@ def _outputs_file(config: pytest.Config) -> Path | None:
 
 
 def collection_outputs(config: pytest.Config) -> StackOutputs:
-    """Outputs known before anything runs: the file given, else the local stack's declared ones."""
+    """Outputs known before anything runs: the file given, else the local stack's declared ones
+    with the local facility's listeners."""
     path = _outputs_file(config)
     if path is not None:
         return StackOutputs.from_file(path)
     declared: dict[str, Any] = public_outputs(load_stack("local"))
-    return StackOutputs.model_validate({**declared, "passwords": {}})
+    listeners = tls_listener_outputs(FacilitySettings())
+    return StackOutputs.model_validate({**declared, **listeners, "passwords": {}})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
