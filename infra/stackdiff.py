@@ -1,6 +1,7 @@
 """Compare two stacks: their resolved config, their declared resources, and what brokers see.
 
 uv run alertdist-stack-diff idf usdf [--json]
+uv run alertdist-stack-diff --outputs idf-outputs.json usdf-outputs.json   # two deployed stacks
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from infra.outputs import StackOutputs
 from infra.program import public_outputs
 from infra.render import ProgramRun, run_program
 from infra.stackfile import load_stack, project_values, read_config_values, stack_file
@@ -71,8 +74,12 @@ def _resources(run: ProgramRun) -> dict[str, Flat]:
     return masked
 
 
-def _broker_view(stack: str) -> Flat:
-    outputs = public_outputs(load_stack(stack))
+def _broker_name(username: str) -> str:
+    return username.rsplit("-", 1)[0]
+
+
+def _broker_view(outputs: dict[str, Any]) -> Flat:
+    """What a community broker configures: addresses, protocol, topics, its username."""
     brokers = sorted(u for u, role in outputs["users"].items() if role == "community-broker")
     return {
         "bootstrap servers": outputs["bootstrapServers"],
@@ -81,8 +88,23 @@ def _broker_view(stack: str) -> Flat:
         "registry URL": outputs["registryUrl"],
         "archive URL": outputs["archiveUrl"],
         "alert topics": ", ".join(outputs["alertTopics"]),
-        **{f"{name.rsplit('-', 1)[0]} username": name for name in brokers},
+        **{f"{_broker_name(name)} username": name for name in brokers},
     }
+
+
+def compare_deployed(source: Path, target: Path) -> list[Change]:
+    """What changes for the brokers between two deployed stacks, from their saved outputs
+    (`pulumi stack output --json --show-secrets`). Passwords are compared, never shown."""
+    before, after = StackOutputs.from_file(source), StackOutputs.from_file(target)
+    found = changes(
+        _broker_view(before.model_dump(by_alias=True)), _broker_view(after.model_dump(by_alias=True))
+    )
+    old = {_broker_name(user): before.password(user) for user in before.users_with_role("community-broker")}
+    for user in after.users_with_role("community-broker"):
+        broker = _broker_name(user)
+        if old.get(broker) != after.password(user):
+            found.append(Change(f"{broker} password", "[secret]" if broker in old else None, "[new secret]"))
+    return found
 
 
 def compare(source: str, target: str) -> StackDiff:
@@ -98,7 +120,9 @@ def compare(source: str, target: str) -> StackDiff:
     for key in sorted(before.keys() & after.keys()):
         if count := len(changes(before[key], after[key])):
             diff.changed_resources[key] = count
-    diff.for_brokers = changes(_broker_view(source), _broker_view(target))
+    diff.for_brokers = changes(
+        _broker_view(public_outputs(load_stack(source))), _broker_view(public_outputs(load_stack(target)))
+    )
     return diff
 
 
@@ -110,6 +134,11 @@ def _show(value: Any) -> str:
     )
 
 
+def render_for_brokers(found: list[Change]) -> list[str]:
+    shown = [f"  {c.path}: {_show(c.before)} -> {_show(c.after)}" for c in found]
+    return ["What changes for the community brokers:", *(shown or ["  nothing"])]
+
+
 def render(diff: StackDiff) -> str:
     lines = [f"Config differences ({diff.source} -> {diff.target}):"]
     lines += [f"  {c.path}: {_show(c.before)} -> {_show(c.after)}" for c in diff.config] or ["  none"]
@@ -119,9 +148,7 @@ def render(diff: StackDiff) -> str:
     lines += [f"  + {key}" for key in diff.only_in_target] or ["  none"]
     lines.append("Resources in both whose inputs change (number of changed fields):")
     lines += [f"  ~ {key} ({count})" for key, count in diff.changed_resources.items()] or ["  none"]
-    lines.append("What changes for the community brokers:")
-    lines += [f"  {c.path}: {_show(c.before)} -> {_show(c.after)}" for c in diff.for_brokers] or ["  nothing"]
-    return "\n".join(lines)
+    return "\n".join(lines + render_for_brokers(diff.for_brokers))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,7 +158,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("source", help="stack to move from, e.g. idf")
     parser.add_argument("target", help="stack to move to, e.g. usdf")
     parser.add_argument("--json", action="store_true", help="print the difference as JSON")
+    parser.add_argument(
+        "--outputs",
+        action="store_true",
+        help="source and target are saved outputs of two deployed stacks: show what changes for brokers",
+    )
     args = parser.parse_args(argv)
+    if args.outputs:
+        found = compare_deployed(Path(args.source), Path(args.target))
+        print(
+            json.dumps([c.__dict__ for c in found], indent=2)
+            if args.json
+            else "\n".join(render_for_brokers(found))
+        )
+        return
     diff = compare(args.source, args.target)
     if args.json:
         print(json.dumps(diff, default=lambda o: o.__dict__ if hasattr(o, "__dict__") else str(o), indent=2))

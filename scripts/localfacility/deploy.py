@@ -30,7 +30,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from infra.config import StackConfig
+from infra.config import LocalEndpoints, StackConfig
 from infra.program import public_outputs
 from infra.stackfile import load_stack
 from infra.tables import AclRule, KafkaUserSpec, PatternType, kafka_users, min_insync_replicas, topic_config
@@ -81,14 +81,27 @@ def _binding(rule: AclRule) -> AclBinding:
     )
 
 
-def tls_listener_outputs(settings: FacilitySettings) -> dict[str, str | None]:
-    """The stack outputs naming the SASL_SSL listener and its CA (None when it is off)."""
-    if not settings.tls_enabled:
-        return {"tlsBootstrapServers": None, "kafkaCaFile": None}
-    return {
-        "tlsBootstrapServers": f"{settings.host}:{settings.kafka_external_tls_port}",
-        "kafkaCaFile": str(settings.conf_dir / "tls" / "ca.pem"),
-    }
+def local_stack_config(settings: FacilitySettings) -> StackConfig:
+    """The local stack pointed at this facility's own endpoints (its ports can be overridden,
+    and a second facility can run beside the first)."""
+    endpoints = LocalEndpoints(
+        bootstrap_servers=f"{settings.host}:{settings.kafka_external_port}",
+        registry_url=registry.registry_url(settings),
+        archive_url=f"http://{settings.host}:{settings.archive_server_port}",
+    )
+    return load_stack("local").model_copy(update={"local": endpoints})
+
+
+def declared_outputs(settings: FacilitySettings) -> dict[str, Any]:
+    """The stack outputs known before a deploy: no passwords yet, and the SASL_SSL listener
+    and its CA where the facility offers one."""
+    tls: dict[str, str | None] = {"tlsBootstrapServers": None, "kafkaCaFile": None}
+    if settings.tls_enabled:
+        tls = {
+            "tlsBootstrapServers": f"{settings.host}:{settings.kafka_external_tls_port}",
+            "kafkaCaFile": str(settings.conf_dir / "tls" / "ca.pem"),
+        }
+    return {**public_outputs(local_stack_config(settings)), **tls}
 
 
 def _exactly(binding: AclBinding) -> AclBindingFilter:
@@ -121,7 +134,7 @@ class LocalDeployment:
 
     def __init__(self, facility: LocalFacility, config: StackConfig | None = None) -> None:
         self.facility = facility
-        self.config = config or load_stack("local")
+        self.config = config or local_stack_config(facility.settings)
         self.users = kafka_users(self.config)
         run_dir = facility.settings.run_dir
         self.passwords_file = run_dir / "kafka-users.json"
@@ -254,15 +267,14 @@ class LocalDeployment:
     def outputs(self) -> dict[str, Any]:
         """The stack outputs, as `pulumi stack output --json --show-secrets` would print them."""
         passwords = self.passwords()
-        settings = self.facility.settings
         return {
+            **declared_outputs(self.facility.settings),
             **public_outputs(self.config),
             "passwords": {user.username: passwords[user.username] for user in self.users},
             "registryReader": {
                 "username": "reader",
                 "password": self.facility.credentials.registry_reader_password.get_secret_value(),
             },
-            **tls_listener_outputs(settings),
         }
 
     def write_outputs(self) -> Path:

@@ -22,6 +22,10 @@ class FacilitySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ALERTDIST_", frozen=True)
 
     run_dir: Path = PROJECT_ROOT / ".run" / "local"
+    install_dir: Path | None = Field(
+        default=None,
+        description="where the servers are installed (default: run_dir); facilities side by side share one",
+    )
     host: str = "127.0.0.1"
     kafka_internal_port: int = Field(default=19092, description="inter-broker SCRAM listener")
     kafka_controller_port: int = Field(default=19093, description="KRaft controller listener")
@@ -37,7 +41,7 @@ class FacilitySettings(BaseSettings):
 
     @property
     def bin_dir(self) -> Path:
-        return self.run_dir / "bin"
+        return (self.install_dir or self.run_dir) / "bin"
 
     @property
     def log_dir(self) -> Path:
@@ -57,7 +61,7 @@ class FacilitySettings(BaseSettings):
 
     @property
     def kafka_libs_dir(self) -> Path:
-        return self.run_dir / "kafka-libs"
+        return (self.install_dir or self.run_dir) / "kafka-libs"
 
     @property
     def secrets_file(self) -> Path:

@@ -19,13 +19,12 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from services.common.registry import RegistrySchemas, RegistryUnavailableError, UnknownSchemaError
 from services.common.settings import KafkaSettings
 from services.common.storage import (
-    ALERT_CONTENT_TYPE,
-    SCHEMA_CONTENT_TYPE,
     ObjectStore,
     StoreUnavailableError,
     alert_key,
     compress_alert,
     schema_key,
+    stored_metadata,
 )
 from services.common.wire import WireFormatError, decode, unframe
 
@@ -35,12 +34,10 @@ DEFAULT_GROUP = "archive-ingester"
 
 @dataclass(frozen=True)
 class StoredObject:
-    """An object to write; with content_encoding "gzip" the data is compressed on the way."""
+    """An object to write, uncompressed; its key says its type, and alerts are gzipped on the way."""
 
     key: str
     data: bytes
-    content_type: str
-    content_encoding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,20 +142,19 @@ class ArchiveIngester:
                 continue
             if schema_id not in self._stored_schemas and schema_id not in plan.new_schemas:
                 plan.new_schemas.add(schema_id)
-                plan.objects.append(
-                    StoredObject(schema_key(schema_id), schema.registry_json, SCHEMA_CONTENT_TYPE)
-                )
-            plan.objects.append(StoredObject(key, value, ALERT_CONTENT_TYPE, "gzip"))
+                plan.objects.append(StoredObject(schema_key(schema_id), schema.registry_json))
+            plan.objects.append(StoredObject(key, value))
             plan.alerts += 1
         return plan
 
     # -- effects ---------------------------------------------------------------------------
     def _put(self, obj: StoredObject) -> None:
         """Compress and write, on one of the writer threads."""
+        content_type, content_encoding = stored_metadata(obj.key)
         data = obj.data
-        if obj.content_encoding == "gzip":
+        if content_encoding == "gzip":
             data = compress_alert(data, self.gzip_level)
-        self.store.put(obj.key, data, obj.content_type, obj.content_encoding)
+        self.store.put(obj.key, data, content_type, content_encoding)
 
     def _write_all(self, objects: list[StoredObject], stop: threading.Event) -> bool:
         """Write every object, retrying the failed ones with backoff. False if stopped first."""

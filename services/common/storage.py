@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from isal import igzip
@@ -40,14 +44,48 @@ def schema_key(schema_id: int) -> str:
     return f"v1/schemas/{schema_id}.json"
 
 
+def stored_metadata(key: str) -> tuple[str, str | None]:
+    """Content type and encoding of an archive object, from its place in the layout."""
+    if key.startswith("v1/alerts/") and key.endswith(".avro.gz"):
+        return ALERT_CONTENT_TYPE, "gzip"
+    if key.startswith("v1/schemas/") and key.endswith(".json"):
+        return SCHEMA_CONTENT_TYPE, None
+    raise ValueError(f"{key!r} is not an alert or a schema of the v1 archive layout")
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An object as a bucket listing shows it. md5 is the hex MD5 of the stored bytes, or None
+    where the store reports none (an S3 multipart ETag is not an MD5)."""
+
+    key: str
+    size: int
+    md5: str | None
+
+
 class ObjectStore(Protocol):
-    def put(self, key: str, data: bytes, content_type: str, content_encoding: str | None = None) -> None: ...
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        content_encoding: str | None = None,
+        md5: str | None = None,
+    ) -> None:
+        """Write an object; with md5 (hex) the write fails unless the store received exactly that."""
+        ...
 
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
         ...
 
-    def keys(self, prefix: str) -> list[str]: ...
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with prefix."""
+        ...
 
 
 class S3Store:
@@ -83,8 +121,17 @@ class S3Store:
         except BotoCoreError as exc:
             raise StoreUnavailableError(f"S3 {method} failed: {exc}") from exc
 
-    def put(self, key: str, data: bytes, content_type: str, content_encoding: str | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        content_encoding: str | None = None,
+        md5: str | None = None,
+    ) -> None:
         extra = {"ContentEncoding": content_encoding} if content_encoding else {}
+        if md5 is not None:
+            extra["ContentMD5"] = base64.b64encode(bytes.fromhex(md5)).decode()
         self._call("put_object", Key=key, Body=data, ContentType=content_type, **extra)
 
     def get(self, key: str) -> bytes | None:
@@ -95,41 +142,71 @@ class S3Store:
         data: bytes = body.read()  # type: ignore[attr-defined]
         return data
 
-    def keys(self, prefix: str) -> list[str]:
-        found: list[str] = []
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
         token: str | None = None
         while True:
             paging = {"ContinuationToken": token} if token else {}
             page = self._call("list_objects_v2", Prefix=prefix, **paging)
-            found += [item["Key"] for item in page.get("Contents", [])]  # type: ignore[attr-defined]
+            for item in page.get("Contents", []):  # type: ignore[attr-defined]
+                etag = item["ETag"].strip('"')
+                yield ObjectInfo(item["Key"], item["Size"], None if "-" in etag else etag.lower())
             token = page.get("NextContinuationToken")  # type: ignore[assignment]
             if not token:
-                return found
+                return
 
 
 class GcsStore:
-    """A Google Cloud Storage bucket (the emulator when STORAGE_EMULATOR_HOST is set)."""
+    """A Google Cloud Storage bucket; an emulator at `endpoint` (default: STORAGE_EMULATOR_HOST)
+    is used without credentials."""
 
-    def __init__(self, bucket: str, project: str | None) -> None:
+    def __init__(
+        self, bucket: str, project: str | None, endpoint: str | None = None, max_connections: int = 32
+    ) -> None:
         from google.cloud import storage
+        from requests.adapters import HTTPAdapter
 
-        if os.environ.get("STORAGE_EMULATOR_HOST"):
+        endpoint = endpoint or os.environ.get("STORAGE_EMULATOR_HOST")
+        if endpoint:
             from google.auth.credentials import AnonymousCredentials
 
-            client = storage.Client(project=project or "emulator", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+            client = storage.Client(
+                project=project or "emulator",
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                client_options={"api_endpoint": endpoint},
+            )
         else:
             client = storage.Client(project=project)
+        # The client's HTTP session keeps 10 connections; size it for the threads that share it.
+        adapter = HTTPAdapter(pool_connections=max_connections, pool_maxsize=max_connections)
+        for scheme in ("http://", "https://"):
+            client._http.mount(scheme, adapter)
         self.bucket = bucket
         self._bucket = client.bucket(bucket)
 
-    def put(self, key: str, data: bytes, content_type: str, content_encoding: str | None = None) -> None:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str,
+        content_encoding: str | None = None,
+        md5: str | None = None,
+    ) -> None:
         from google.api_core.exceptions import GoogleAPIError
+        from google.resumable_media import DataCorruption
 
         blob = self._bucket.blob(key)
         blob.content_encoding = content_encoding
+        if md5 is not None:
+            blob.md5_hash = base64.b64encode(bytes.fromhex(md5)).decode()
         try:
-            blob.upload_from_string(data, content_type=content_type, retry=None, timeout=30)
-        except (GoogleAPIError, OSError) as exc:
+            blob.upload_from_string(
+                data,
+                content_type=content_type,
+                retry=None,
+                timeout=30,
+                checksum="md5" if md5 is not None else None,
+            )
+        except (GoogleAPIError, OSError, DataCorruption) as exc:
             raise StoreUnavailableError(f"GCS upload of {key} failed: {exc}") from exc
 
     def get(self, key: str) -> bytes | None:
@@ -143,11 +220,13 @@ class GcsStore:
             raise StoreUnavailableError(f"GCS download of {key} failed: {exc}") from exc
         return data
 
-    def keys(self, prefix: str) -> list[str]:
+    def objects(self, prefix: str) -> Iterator[ObjectInfo]:
         from google.api_core.exceptions import GoogleAPIError
 
         try:
-            return [blob.name for blob in self._bucket.client.list_blobs(self._bucket, prefix=prefix)]
+            for blob in self._bucket.client.list_blobs(self._bucket, prefix=prefix):
+                md5 = base64.b64decode(blob.md5_hash).hex() if blob.md5_hash else None
+                yield ObjectInfo(blob.name, blob.size, md5)
         except (GoogleAPIError, OSError) as exc:
             raise StoreUnavailableError(f"GCS listing of {prefix} failed: {exc}") from exc
 

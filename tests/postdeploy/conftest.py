@@ -19,12 +19,10 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
-from localfacility.deploy import tls_listener_outputs
+from localfacility.deploy import declared_outputs
 from localfacility.settings import FacilitySettings
 
 from infra.outputs import StackOutputs
-from infra.program import public_outputs
-from infra.stackfile import load_stack
 from services.common.alertschemas import available_versions, schema_id
 from services.producer.alerts import AlertFactory
 
@@ -47,9 +45,7 @@ def collection_outputs(config: pytest.Config) -> StackOutputs:
     path = _outputs_file(config)
     if path is not None:
         return StackOutputs.from_file(path)
-    declared: dict[str, Any] = public_outputs(load_stack("local"))
-    listeners = tls_listener_outputs(FacilitySettings())
-    return StackOutputs.model_validate({**declared, **listeners, "passwords": {}})
+    return StackOutputs.model_validate({**declared_outputs(FacilitySettings()), "passwords": {}})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from infra.stackdiff import Change, changes, compare, flatten, main, render
+from infra.program import public_outputs
+from infra.stackdiff import Change, changes, compare, compare_deployed, flatten, main, render
+from infra.stackfile import load_stack
 
 
 def test_flatten_and_changes() -> None:
@@ -57,3 +62,34 @@ def test_the_report_names_secrets_without_showing_them(capsys: pytest.CaptureFix
     assert "What changes for the community brokers:" in out
     assert "PLACEHOLDER" not in out
     assert render(compare("idf", "usdf")) == out.rstrip("\n")
+
+
+def test_two_deployed_stacks_show_brokers_their_new_addresses_and_passwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def outputs(facility: str, port: int, passwords: dict[str, str]) -> Path:
+        document = {
+            **public_outputs(load_stack("local")),
+            "bootstrapServers": f"127.0.0.1:{port}",
+            "registryUrl": f"http://127.0.0.1:{port + 1}",
+            "passwords": passwords,
+        }
+        path = tmp_path / f"{facility}.json"
+        path.write_text(json.dumps(document))
+        return path
+
+    users = public_outputs(load_stack("local"))["users"]
+    before = outputs("idf", 19094, dict.fromkeys(users, "old-secret-value"))
+    after = outputs(
+        "usdf", 29094, {**dict.fromkeys(users, "new-secret-value"), "fink-local": "old-secret-value"}
+    )
+    found = {c.path: c for c in compare_deployed(before, after)}
+    assert found["bootstrap servers"] == Change("bootstrap servers", "127.0.0.1:19094", "127.0.0.1:29094")
+    assert found["registry URL"].after == "http://127.0.0.1:29095"
+    assert found["lasair password"] == Change("lasair password", "[secret]", "[new secret]")
+    assert "fink password" not in found  # unchanged
+    assert "alerce username" not in found
+    main(["--outputs", str(before), str(after)])
+    out = capsys.readouterr().out
+    assert "bootstrap servers" in out
+    assert "secret-value" not in out

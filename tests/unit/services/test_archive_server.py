@@ -9,24 +9,9 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from services.archive_server.app import create_app
-from services.common.storage import StoreUnavailableError, alert_key, schema_key
+from services.common.storage import alert_key, schema_key
 
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-        self.down = False
-
-    def put(self, key: str, data: bytes, content_type: str, content_encoding: str | None = None) -> None:
-        self.objects[key] = data
-
-    def get(self, key: str) -> bytes | None:
-        if self.down:
-            raise StoreUnavailableError("down")
-        return self.objects.get(key)
-
-    def keys(self, prefix: str) -> list[str]:
-        return [k for k in self.objects if k.startswith(prefix)]
+from .memory_store import MemoryStore
 
 
 @pytest.fixture
@@ -46,7 +31,7 @@ def test_alert_is_returned_as_stored_with_cache_headers(client: TestClient, stor
     with client.stream("GET", "/v1/alerts/123") as response:
         raw = b"".join(response.iter_raw())
     assert response.status_code == 200
-    assert raw == store.objects[alert_key(123)]
+    assert raw == store.blobs[alert_key(123)]
     assert response.headers["content-type"] == "application/vnd.lsst.alert+avro"
     assert response.headers["content-encoding"] == "gzip"
     assert "immutable" in response.headers["cache-control"]
