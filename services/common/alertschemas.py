@@ -89,5 +89,9 @@ def _without_parser_keys(node: Any) -> Any:
 
 
 def schema_json(version: SchemaVersion) -> str:
-    """The schema as the registry stores it: compact JSON, all named types inlined."""
-    return json.dumps(_without_parser_keys(load_schema(version).definition), separators=(",", ":"))
+    """The schema as the registry stores it: compact JSON, all named types inlined, keys sorted.
+
+    Sorted because the parser's key order depends on what the process parsed before (after the
+    latest schema, versions 3.0 to 5.0 come out reordered): every facility must hold the same text."""
+    definition = _without_parser_keys(load_schema(version).definition)
+    return json.dumps(definition, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,246 @@
+"""The IDF -> USDF migration, played between two local facilities.
+
+The source is the session's local facility with its archive on the GCS emulator (as at idf); the
+target is a second facility beside it, on its own ports, data and credentials, with its archive on
+the S3 server (as at usdf). The runbook's steps run in order: deploy the target (topics, users,
+ACLs, schemas), compare what changes for the brokers, copy the archive (interrupted once, resumed,
+run again), and run the post-deploy suite on the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+from localfacility import objectstore, registry
+from localfacility.deploy import LocalDeployment
+from localfacility.facility import LocalFacility
+from localfacility.services import ArchiveServices
+from localfacility.settings import PROJECT_ROOT, FacilitySettings
+
+from services.common.alertschemas import available_versions, schema_id
+from services.common.storage import GcsStore, S3Store, alert_key
+
+from .kafka_helpers import delete_groups, end_offsets, start_group_at
+from .test_archive import expected_object, free_port, produce
+from .test_postdeploy_faults import failed_checks
+
+ALERTS = 300
+SOURCE_BUCKET = "alert-archive-idf"
+
+
+def target_settings() -> FacilitySettings:
+    """A second facility: its own run folder and free ports, the first one's installed servers."""
+    default = FacilitySettings()
+    ports = {name: free_port() for name in FacilitySettings.model_fields if name.endswith("_port")}
+    return FacilitySettings(
+        run_dir=default.run_dir.parent / "migration-target",
+        install_dir=default.install_dir or default.run_dir,
+        kafka_heap="512m",
+        **ports,
+    )
+
+
+@pytest.fixture(scope="module")
+def source(facility: LocalFacility, local_stack: dict[str, Any]) -> Iterator[ArchiveServices]:
+    """The source facility's archive on GCS, holding the alerts of one visit."""
+    archive = ArchiveServices(
+        LocalDeployment(facility),
+        backend="gcs",
+        label="idf",
+        bucket=SOURCE_BUCKET,
+        server_port=free_port(),
+        metrics_port=free_port(),
+    )
+    objectstore.ensure_buckets(facility.settings, facility.credentials, archive.bucket)
+    start_group_at(facility, archive.ingester_name, end_offsets(facility, local_stack["alertTopics"]))
+    archive.up()
+    yield archive
+    archive.down()
+    delete_groups(facility, [archive.ingester_name])
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[ArchiveServices]:
+    """The target facility, deployed, with its archive on S3; purged afterwards."""
+    facility = LocalFacility(target_settings())
+    facility.down(purge=True)
+    facility.up()
+    deployment = LocalDeployment(facility)
+    deployment.up()
+    archive = ArchiveServices(deployment, backend="s3")
+    archive.up()
+    yield archive
+    archive.down()
+    facility.down(purge=True)
+
+
+@dataclass(frozen=True)
+class Migration:
+    first_id: int
+    interrupted_at: int
+    runs: list[dict[str, Any]]
+    source_keys: set[str]
+
+
+def command(name: str) -> str:
+    """One of the project's installed commands, as an operator runs it."""
+    return str(Path(sys.executable).parent / name)
+
+
+def copy_command(
+    source: ArchiveServices, target: ArchiveServices, report: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The archive copy with the target's S3 credentials."""
+    settings = source.deployment.facility.settings
+    argv = [
+        command("alertdist-archive-copy"),
+        "--source",
+        f"gcs://{source.bucket}",
+        "--source-endpoint",
+        objectstore.gcs_url(settings),
+        "--target",
+        f"s3://{target.bucket}",
+        "--target-endpoint",
+        target.store_env()["ALERTDIST_S3_ENDPOINT"],
+        "--report",
+        str(report),
+    ]
+    s3_env = {k: v for k, v in target.store_env().items() if k.startswith("AWS_")}
+    return argv, {**os.environ, **s3_env}
+
+
+def target_store(target: ArchiveServices) -> S3Store:
+    """A client of the target bucket, with the target's credentials (read when it is made)."""
+    env = target.store_env()
+    with mock.patch.dict(os.environ, {k: v for k, v in env.items() if k.startswith("AWS_")}):
+        return S3Store(target.bucket, env["ALERTDIST_S3_ENDPOINT"])
+
+
+def source_store(source: ArchiveServices) -> GcsStore:
+    return GcsStore(source.bucket, "local", objectstore.gcs_url(source.deployment.facility.settings))
+
+
+@pytest.fixture(scope="module")
+def migration(
+    local_stack: dict[str, Any],
+    source: ArchiveServices,
+    target: ArchiveServices,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Migration:
+    """A visit archived at the source, then the archive copied: killed part-way, resumed, run again."""
+    first_id = produce(local_stack, ALERTS)
+    wanted = {alert_key(first_id + i) for i in range(ALERTS)}
+    listing = source_store(source)
+    deadline = time.monotonic() + 120
+    while not wanted <= {info.key for info in listing.objects("v1/alerts/")}:
+        assert time.monotonic() < deadline, "the source archive never held the whole visit"
+        time.sleep(0.5)
+
+    reports = tmp_path_factory.mktemp("copy")
+    store = target_store(target)
+    argv, env = copy_command(source, target, reports / "interrupted.json")
+    interrupted = subprocess.Popen(
+        [*argv, "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    copied = 0
+    while interrupted.poll() is None and copied < 60:
+        copied = sum(1 for _ in store.objects("v1/"))
+        time.sleep(0.05)
+    os.kill(interrupted.pid, signal.SIGKILL)
+    interrupted.wait(timeout=30)
+    interrupted_at = sum(1 for _ in store.objects("v1/"))
+
+    runs = []
+    for name in ("resumed", "again"):
+        argv, env = copy_command(source, target, reports / f"{name}.json")
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        runs.append(json.loads((reports / f"{name}.json").read_text()))
+    source_keys = {info.key for info in listing.objects("v1/")}
+    return Migration(first_id, interrupted_at, runs, source_keys)
+
+
+def test_brokers_are_told_what_changes(local_stack: dict[str, Any], target: ArchiveServices) -> None:
+    source_outputs = LocalDeployment(LocalFacility(FacilitySettings())).outputs_file
+    target_outputs = target.deployment.outputs_file
+    shown = subprocess.run(
+        [command("alertdist-stack-diff"), "--outputs", str(source_outputs), str(target_outputs)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    new = json.loads(target_outputs.read_text())
+    assert f'bootstrap servers: "{local_stack["bootstrapServers"]}" -> "{new["bootstrapServers"]}"' in shown
+    assert f'registry URL: "{local_stack["registryUrl"]}" -> "{new["registryUrl"]}"' in shown
+    assert 'lasair password: "[secret]" -> "[new secret]"' in shown
+    assert not any(password in shown for password in new["passwords"].values())
+
+
+def test_the_target_registry_serves_every_schema_at_its_id(
+    local_stack: dict[str, Any], target: ArchiveServices
+) -> None:
+    target_outputs = json.loads(target.deployment.outputs_file.read_text())
+    for outputs in (local_stack, target_outputs):
+        assert outputs["registryReader"]["username"] == "reader"
+    ids = [schema_id(v.major, v.minor) for v in available_versions()]
+    for schema in ids:
+        served = [
+            httpx.get(
+                f"{outputs['registryUrl']}/schemas/ids/{schema}",
+                auth=(outputs["registryReader"]["username"], outputs["registryReader"]["password"]),
+                timeout=10,
+            )
+            for outputs in (local_stack, target_outputs)
+        ]
+        assert [r.status_code for r in served] == [200, 200]
+        # the same schema; a registry filled by older code may hold it with its keys in another order
+        before, after = ({**r.json(), "schema": json.loads(r.json()["schema"])} for r in served)
+        assert before == after
+    assert registry.registry_url(target.deployment.facility.settings) == target_outputs["registryUrl"]
+
+
+def test_the_archive_copy_resumes_verifies_and_is_idempotent(migration: Migration) -> None:
+    resumed, again = migration.runs
+    total = len(migration.source_keys)
+    assert 0 < migration.interrupted_at < total, "the first run was not interrupted part-way"
+    assert resumed["source_objects"] == total
+    assert resumed["already_present"] >= migration.interrupted_at
+    assert resumed["already_present"] + resumed["copied"] == total
+    assert (resumed["verified"], resumed["failed"], resumed["not_verified"]) == (total, {}, [])
+    assert (again["copied"], again["already_present"], again["verified"]) == (0, total, total)
+
+
+def test_every_alert_and_schema_arrived_intact(
+    migration: Migration, source: ArchiveServices, target: ArchiveServices
+) -> None:
+    store = target_store(target)
+    assert {info.key for info in store.objects("v1/")} == migration.source_keys
+    for dia_source_id in range(migration.first_id, migration.first_id + ALERTS):
+        assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id), dia_source_id
+    with httpx.Client(timeout=10) as http:
+        for key in sorted(migration.source_keys):
+            path = "/" + key.removesuffix(".avro.gz").removesuffix(".json")
+            before = http.get(source.archive_url() + path, headers={"Accept-Encoding": "identity"})
+            after = http.get(target.archive_url() + path, headers={"Accept-Encoding": "identity"})
+            assert (before.status_code, after.status_code) == (200, 200), key
+            assert before.content == after.content, key
+            assert before.headers["content-type"] == after.headers["content-type"]
+
+
+def test_the_post_deploy_suite_passes_on_the_target(
+    migration: Migration, target: ArchiveServices, tmp_path: Path
+) -> None:
+    assert failed_checks(target.deployment.outputs_file, tmp_path) == set()
