@@ -15,6 +15,7 @@ from localfacility import objectstore, registry
 from localfacility.credentials import REGISTRY_READER_USER
 from localfacility.deploy import ARCHIVE_BUCKET, LocalDeployment
 from localfacility.process import ServiceSpec
+from services.common.storage import GcsStore, ObjectStore, S3Store
 
 Backend = Literal["s3", "gcs"]
 
@@ -71,6 +72,15 @@ class ArchiveServices:
         else:
             env |= {"STORAGE_EMULATOR_HOST": objectstore.gcs_url(s), "ALERTDIST_GCS_PROJECT": "local"}
         return env
+
+    def store(self) -> ObjectStore:
+        """A client of this archive's bucket, with the credentials its services use."""
+        facility = self.deployment.facility
+        s, c = facility.settings, facility.credentials
+        if self.backend == "s3":
+            keys = (c.s3_access_key.get_secret_value(), c.s3_secret_key.get_secret_value())
+            return S3Store(self.bucket, objectstore.s3_url(s), credentials=keys)
+        return GcsStore(self.bucket, "local", objectstore.gcs_url(s))
 
     def ingester_env(self) -> dict[str, str]:
         facility = self.deployment.facility

@@ -137,7 +137,7 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
         },
     )
     async def alert(
-        dia_source_id: Annotated[str, Path(description="the alert's diaSourceId", max_length=64)],
+        dia_source_id: Annotated[str, Path(description="the alert's diaSourceId")],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         found = parse_id(dia_source_id, "diaSourceId")
@@ -156,7 +156,7 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
         },
     )
     async def schema(
-        schema_id: Annotated[str, Path(description="registry id, MAJOR*100+MINOR", max_length=64)],
+        schema_id: Annotated[str, Path(description="registry id, MAJOR*100+MINOR")],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         found = parse_id(schema_id, "schema id", maximum=2**31 - 1)

@@ -91,14 +91,25 @@ class ObjectStore(Protocol):
 class S3Store:
     """An S3-compatible bucket (versitygw locally, S3DF at usdf)."""
 
-    def __init__(self, bucket: str, endpoint: str | None, max_connections: int = 32) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        endpoint: str | None,
+        max_connections: int = 32,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        """Credentials (access key, secret key) default to the standard AWS_* variables."""
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
-        self._client = boto3.client(
+        access_key, secret_key = credentials or (None, None)
+        # A session of its own: boto3's default session keeps the first credentials it found.
+        self._client = boto3.session.Session().client(
             "s3",
             endpoint_url=endpoint,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
             config=Config(
                 s3={"addressing_style": "path"},
                 retries={"max_attempts": 2, "mode": "standard"},

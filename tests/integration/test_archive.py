@@ -18,7 +18,7 @@ from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
 
-from services.common.storage import GcsStore, S3Store, alert_key, compress_alert
+from services.common.storage import alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
@@ -79,18 +79,9 @@ def separate_archive(
     delete_groups(facility, [services.ingester_name])
 
 
-def open_store(services: ArchiveServices, monkeypatch: pytest.MonkeyPatch) -> S3Store | GcsStore:
-    """A client of the separate archive's bucket, configured exactly as its services are."""
-    for name, value in services.store_env().items():
-        monkeypatch.setenv(name, value)
-    if services.backend == "s3":
-        return S3Store(services.bucket, services.store_env()["ALERTDIST_S3_ENDPOINT"])
-    return GcsStore(services.bucket, "local")
-
-
 @pytest.mark.parametrize("separate_archive", [("gcs", "gcs-check"), ("s3", "s3-check")], indirect=True)
 def test_each_backend_archives_and_serves_alerts_byte_identical(
-    local_stack: dict[str, Any], separate_archive: ArchiveServices, monkeypatch: pytest.MonkeyPatch
+    local_stack: dict[str, Any], separate_archive: ArchiveServices
 ) -> None:
     services = separate_archive
     services.up()
@@ -101,7 +92,7 @@ def test_each_backend_archives_and_serves_alerts_byte_identical(
         assert wait_for_archive(url, dia_source_id).status_code == 200
         assert raw_get(f"{url}/v1/alerts/{dia_source_id}") == expected_object(dia_source_id)
     # The objects are in this backend's bucket itself, with the schema beside them.
-    store = open_store(services, monkeypatch)
+    store = services.store()
     assert store.get(alert_key(first_id)) == expected_object(first_id)
     assert httpx.get(f"{url}/v1/schemas/{FACTORY.schema_id}").json()["schema"]
     # Ingester metrics: exactly what it archived since it started at the topics' end.
@@ -159,7 +150,6 @@ def test_killing_the_ingester_mid_batch_loses_nothing_and_replays_identically(
     facility: LocalFacility,
     local_stack: dict[str, Any],
     separate_archive: ArchiveServices,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services = separate_archive
     group = services.ingester_name
@@ -178,7 +168,7 @@ def test_killing_the_ingester_mid_batch_loses_nothing_and_replays_identically(
     assert 0 < archived_before_kill < count, "the kill must land while alerts remain"
 
     # Never committed past what it wrote: every committed alert is in the store, intact.
-    store = open_store(services, monkeypatch)
+    store = services.store()
     at_kill = committed_offsets(facility, group)
     committed_ids = archived_range(facility, start, at_kill)
     assert committed_ids

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import pytest
@@ -30,7 +29,7 @@ from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
 
 from services.common.alertschemas import available_versions, schema_id
-from services.common.storage import GcsStore, S3Store, alert_key
+from services.common.storage import alert_key
 
 from .kafka_helpers import delete_groups, end_offsets, start_group_at
 from .test_archive import expected_object, free_port, produce
@@ -121,17 +120,6 @@ def copy_command(
     return argv, {**os.environ, **s3_env}
 
 
-def target_store(target: ArchiveServices) -> S3Store:
-    """A client of the target bucket, with the target's credentials (read when it is made)."""
-    env = target.store_env()
-    with mock.patch.dict(os.environ, {k: v for k, v in env.items() if k.startswith("AWS_")}):
-        return S3Store(target.bucket, env["ALERTDIST_S3_ENDPOINT"])
-
-
-def source_store(source: ArchiveServices) -> GcsStore:
-    return GcsStore(source.bucket, "local", objectstore.gcs_url(source.deployment.facility.settings))
-
-
 @pytest.fixture(scope="module")
 def migration(
     local_stack: dict[str, Any],
@@ -142,14 +130,14 @@ def migration(
     """A visit archived at the source, then the archive copied: killed part-way, resumed, run again."""
     first_id = produce(local_stack, ALERTS)
     wanted = {alert_key(first_id + i) for i in range(ALERTS)}
-    listing = source_store(source)
+    listing = source.store()
     deadline = time.monotonic() + 120
     while not wanted <= {info.key for info in listing.objects("v1/alerts/")}:
         assert time.monotonic() < deadline, "the source archive never held the whole visit"
         time.sleep(0.5)
 
     reports = tmp_path_factory.mktemp("copy")
-    store = target_store(target)
+    store = target.store()
     argv, env = copy_command(source, target, reports / "interrupted.json")
     interrupted = subprocess.Popen(
         [*argv, "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -226,7 +214,7 @@ def test_the_archive_copy_resumes_verifies_and_is_idempotent(migration: Migratio
 def test_every_alert_and_schema_arrived_intact(
     migration: Migration, source: ArchiveServices, target: ArchiveServices
 ) -> None:
-    store = target_store(target)
+    store = target.store()
     assert {info.key for info in store.objects("v1/")} == migration.source_keys
     for dia_source_id in range(migration.first_id, migration.first_id + ALERTS):
         assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id), dia_source_id

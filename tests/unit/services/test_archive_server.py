@@ -55,6 +55,8 @@ def test_schema_by_id(client: TestClient) -> None:
         ("/v1/alerts/1e5", 400),
         ("/v1/alerts/99999999999999999999", 400),
         ("/v1/alerts/" + "9" * 60, 400),
+        ("/v1/alerts/" + "9" * 5000, 400),
+        ("/v1/alerts/%00", 400),
         ("/v1/schemas/4294967296", 400),
         ("/v1/alerts/..%2F..%2Fetc%2Fpasswd", 404),
         ("/v1/alerts/../../etc/passwd", 404),

@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from services.common.storage import alert_key, compress_alert, schema_key
+from services.common.storage import S3Store, alert_key, compress_alert, schema_key
 
 
 def test_compressed_alerts_are_standard_gzip_and_deterministic() -> None:
@@ -28,3 +28,15 @@ def test_keys() -> None:
     assert schema_key(1101) == "v1/schemas/1101.json"
     with pytest.raises(ValueError, match="negative"):
         alert_key(-1)
+
+
+def test_each_s3_store_takes_the_credentials_of_its_own_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two facilities' stores in one process (the migration) must not share the first one's keys."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    keys = []
+    for access_key in ("source-key", "target-key"):
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+        store = S3Store("bucket", "http://127.0.0.1:9")
+        keys.append(store._client._request_signer._credentials.access_key)
+    assert keys == ["source-key", "target-key"]

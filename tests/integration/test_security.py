@@ -1,0 +1,99 @@
+"""Security of the running local stack: no credential where it does not belong, every server on
+loopback only, and an archive server that exposes nothing but its read-only API."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+from typing import Any
+
+import httpx
+import psutil
+from localfacility.deploy import LocalDeployment
+from localfacility.facility import LocalFacility
+from localfacility.services import ArchiveServices
+from localfacility.settings import PROJECT_ROOT
+
+API = {"/v1/health", "/v1/alerts/{dia_source_id}", "/v1/schemas/{schema_id}"}
+
+
+def every_secret(facility: LocalFacility, local_stack: dict[str, Any]) -> dict[str, str]:
+    """Each credential of the facility and the stack, by a name that does not reveal it."""
+    found = {f"facility {name}": value.get_secret_value() for name, value in facility.credentials}
+    found |= {f"kafka user {user}": password for user, password in local_stack["passwords"].items()}
+    found["registry reader"] = local_stack["registryReader"]["password"]
+    return found
+
+
+def test_no_credential_in_logs_metrics_or_tracked_files(
+    facility: LocalFacility, local_stack: dict[str, Any]
+) -> None:
+    run_dir = facility.settings.run_dir
+    texts = {path: path.read_text(errors="replace") for path in run_dir.glob("logs/*.log")}
+    texts |= {path: path.read_text() for path in run_dir.glob("*.prom")}
+    texts[facility.settings.endpoints_file] = facility.settings.endpoints_file.read_text()
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    for name in filter(None, tracked):
+        path = PROJECT_ROOT / name.decode()
+        if path.is_file():
+            texts[path] = path.read_text(errors="replace")
+    assert any(path.name.startswith("Pulumi.") for path in texts)  # the stack files are read
+    assert len(texts) > 50
+    leaks = [
+        (what, str(path))
+        for what, secret in every_secret(facility, local_stack).items()
+        for path, text in texts.items()
+        if secret in text
+    ]
+    assert leaks == []
+
+
+def test_files_holding_credentials_are_private(facility: LocalFacility, local_stack: dict[str, Any]) -> None:
+    deployment = LocalDeployment(facility)
+    settings = facility.settings
+    private = [settings.secrets_file, deployment.passwords_file, deployment.outputs_file]
+    private.append(settings.conf_dir / "kafka" / "server.properties")  # the registry's config holds none
+    modes = {str(path): oct(path.stat().st_mode & 0o777) for path in private}
+    assert modes == dict.fromkeys(modes, "0o600")
+    assert json.loads(deployment.outputs_file.read_text())["passwords"] == local_stack["passwords"]
+
+
+def listening(pid: int) -> set[tuple[str, int]]:
+    """The TCP addresses a process listens on (Java's IPv4-mapped IPv6 addresses as IPv4)."""
+    found = set()
+    for conn in psutil.Process(pid).net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN:
+            address = ipaddress.ip_address(conn.laddr.ip)
+            mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+            found.add((str(mapped or address), conn.laddr.port))
+    return found
+
+
+def test_every_server_listens_on_loopback_only(facility: LocalFacility, local_stack: dict[str, Any]) -> None:
+    archive = ArchiveServices(LocalDeployment(facility))
+    pids = {spec.name: facility.supervisor.running_pid(spec) for spec in facility.specs() + archive.specs()}
+    addresses = {name: listening(pid) for name, pid in pids.items() if pid is not None}
+    assert set(addresses) == set(pids), f"not running: {set(pids) - set(addresses)}"
+    outside = {name: found for name, found in addresses.items() if any(ip != "127.0.0.1" for ip, _ in found)}
+    assert outside == {}
+    settings = facility.settings
+    assert addresses["archive-server"] == {
+        ("127.0.0.1", settings.archive_server_port),
+        ("127.0.0.1", settings.archive_metrics_port),
+    }
+    assert ("127.0.0.1", settings.kafka_external_port) in addresses["kafka"]
+
+
+def test_the_archive_server_exposes_only_its_read_only_api(local_stack: dict[str, Any]) -> None:
+    url = local_stack["archiveUrl"]
+    spec = httpx.get(f"{url}/openapi.json").json()
+    assert set(spec["paths"]) == API
+    assert {method for path in spec["paths"].values() for method in path} == {"get"}
+    for path in ("/v1/alerts/1", "/v1/schemas/1101", "/v1/health"):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            assert httpx.request(method, url + path).status_code == 405, (method, path)
+    for path in ("/metrics", "/admin", "/v1", "/v1/alerts", "/.env", "/v1/alerts/1/../../../etc/passwd"):
+        assert httpx.get(url + path).status_code == 404, path
