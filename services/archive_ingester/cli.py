@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--writers", type=int, default=16, help="parallel object store writes")
     parser.add_argument("--gzip-level", type=int, default=1, choices=range(4))
-    parser.add_argument("--metrics-file", type=Path, help="write Prometheus metrics here after each batch")
+    parser.add_argument("--metrics-file", type=Path, help="write Prometheus metrics here after each batch and each retry")
     args = parser.parse_args(argv)
     log = logs.configure("alertdist.archive_ingester")
     try:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         group=args.group,
     )
     metrics = (lambda stats: write_metrics(args.metrics_file, stats)) if args.metrics_file else None
-    ingester.run(stop, on_batch=metrics)
+    ingester.run(stop, on_stats=metrics)
     return 0
 
 

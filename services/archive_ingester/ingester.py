@@ -100,6 +100,7 @@ class ArchiveIngester:
         self.batch_size = batch_size
         self.gzip_level = gzip_level
         self.stats = IngestStats()
+        self._on_stats: Callable[[IngestStats], object] | None = None
         self._stored_schemas: set[int] = set()
         self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="archive-writer")
         self._consumer = Consumer(
@@ -170,7 +171,7 @@ class ArchiveIngester:
                     failed.append(obj)
                     error = exc
             if failed:
-                self.stats.retries += 1
+                self._count_retry()
                 log.warning(
                     "object store unavailable; retrying", extra={"pending": len(failed), "error": str(error)}
                 )
@@ -206,10 +207,17 @@ class ArchiveIngester:
             if not failures and not remaining:
                 return True
             log.warning("dead-letter topic unavailable; retrying", extra={"errors": failures[:3]})
+            self._count_retry()
             if stop.is_set():
                 return False
             backoff.wait(stop)
         return True
+
+    def _count_retry(self) -> None:
+        """Count a retry and report it at once: an outage shows in the metrics while it lasts."""
+        self.stats.retries += 1
+        if self._on_stats is not None:
+            self._on_stats(self.stats)
 
     def _commit(self, messages: list[Message]) -> None:
         positions: dict[tuple[str, int], int] = {}
@@ -232,7 +240,7 @@ class ArchiveIngester:
                 break
             except RegistryUnavailableError as exc:
                 log.warning("schema registry unavailable; retrying", extra={"error": str(exc)})
-                self.stats.retries += 1
+                self._count_retry()
                 if stop.is_set():
                     return False
                 backoff.wait(stop)
@@ -258,8 +266,10 @@ class ArchiveIngester:
             )
         return True
 
-    def run(self, stop: threading.Event, on_batch: Callable[[IngestStats], object] | None = None) -> None:
-        """Consume until `stop` is set; every committed offset is archived or dead-lettered."""
+    def run(self, stop: threading.Event, on_stats: Callable[[IngestStats], object] | None = None) -> None:
+        """Consume until `stop` is set; every committed offset is archived or dead-lettered.
+        `on_stats` is called after each batch and each retry."""
+        self._on_stats = on_stats
         self._consumer.subscribe(self.topics)
         log.info("ingesting", extra={"topics": self.topics, "group": self.group})
         try:
@@ -284,8 +294,8 @@ class ArchiveIngester:
                         "dead_letters_total": self.stats.dead_letters,
                     },
                 )
-                if on_batch is not None:
-                    on_batch(self.stats)
+                if on_stats is not None:
+                    on_stats(self.stats)
         finally:
             self.close()
 
