@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--writers", type=int, default=16, help="parallel object store writes")
     parser.add_argument("--gzip-level", type=int, default=1, choices=range(4))
-    parser.add_argument("--metrics-file", type=Path, help="write Prometheus metrics here after each batch and each retry")
+    parser.add_argument(
+        "--metrics-file", type=Path, help="write Prometheus metrics here after each batch and each retry"
+    )
     args = parser.parse_args(argv)
     log = logs.configure("alertdist.archive_ingester")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Path, Response
 from fastapi.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from services.common.storage import (
 )
 
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
 IMMUTABLE = "public, max-age=31536000, immutable"
 DIGITS = re.compile(r"^[0-9]{1,19}$")
 
@@ -34,6 +35,15 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+def id_parameter(description: str, maximum: int) -> Any:
+    """A path id as the API documents it (an integer from 0 to maximum); parsed by parse_id, so
+    that anything else gets a 400 with the reason rather than a validation error."""
+    return Path(
+        description=description,
+        json_schema_extra={"type": "integer", "minimum": 0, "maximum": maximum},
+    )
 
 
 def parse_id(raw: str, what: str, maximum: int = INT64_MAX) -> int:
@@ -137,7 +147,7 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
         },
     )
     async def alert(
-        dia_source_id: Annotated[str, Path(description="the alert's diaSourceId")],
+        dia_source_id: Annotated[str, id_parameter("the alert's diaSourceId", INT64_MAX)],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         found = parse_id(dia_source_id, "diaSourceId")
@@ -156,10 +166,10 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
         },
     )
     async def schema(
-        schema_id: Annotated[str, Path(description="registry id, MAJOR*100+MINOR")],
+        schema_id: Annotated[str, id_parameter("registry id, MAJOR*100+MINOR", INT32_MAX)],
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        found = parse_id(schema_id, "schema id", maximum=2**31 - 1)
+        found = parse_id(schema_id, "schema id", maximum=INT32_MAX)
         return await serve(
             schema_key(found), f"no schema with id {found}", SCHEMA_CONTENT_TYPE, if_none_match, None
         )

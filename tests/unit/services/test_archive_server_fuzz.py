@@ -1,0 +1,33 @@
+"""Schemathesis against the archive server's own OpenAPI: generated requests, valid and not, to
+every route; each answer must be one the API documents, never a server error."""
+
+from __future__ import annotations
+
+import gzip
+
+import schemathesis
+from hypothesis import settings
+from prometheus_client import CollectorRegistry
+
+from services.archive_server.app import create_app
+from services.common.storage import ALERT_CONTENT_TYPE, SCHEMA_CONTENT_TYPE, alert_key, schema_key
+
+from .memory_store import MemoryStore
+
+
+def archive() -> MemoryStore:
+    store = MemoryStore()
+    for dia_source_id in (0, 1, 123, 2**63 - 1):
+        store.put(alert_key(dia_source_id), gzip.compress(b"\x00alert"), ALERT_CONTENT_TYPE, "gzip")
+    store.put(schema_key(1101), b'{"schema": "{}"}', SCHEMA_CONTENT_TYPE)
+    return store
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(archive(), CollectorRegistry()))
+schema.config.generation.update(modes=list(schemathesis.GenerationMode))  # valid and invalid requests
+
+
+@schema.parametrize()
+@settings(max_examples=80, deadline=None)
+def test_every_route_answers_as_documented(case: schemathesis.Case) -> None:
+    case.call_and_validate()
