@@ -1,0 +1,74 @@
+"""Where the archive ingester's CPU goes, per alert: each stage of its hot path timed alone on
+real alerts, against the running local facility's S3 server.
+
+uv run python -m benchmarks.ingest_stages    # prints and writes benchmarks/results/ingest_stages.json
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from localfacility import objectstore
+from localfacility.deploy import LocalDeployment
+from localfacility.facility import LocalFacility
+from localfacility.services import ArchiveServices
+from localfacility.settings import FacilitySettings
+
+from benchmarks.run import RESULTS, machine
+from services.common.storage import ALERT_CONTENT_TYPE, alert_key, compress_alert
+from services.common.wire import decode
+from services.producer.alerts import AlertFactory
+
+BUCKET = "benchmark-ingest-stages"
+
+
+def cpu_ms_per_alert(alerts: list[bytes], stage: Callable[[int, bytes], object], rounds: int = 3) -> float:
+    """Best-of-rounds CPU milliseconds of this process per alert (process time, not wall time)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for index, alert in enumerate(alerts):
+            stage(index, alert)
+        best = min(best, time.process_time() - started)
+    return best / len(alerts) * 1000
+
+
+def main() -> int:
+    factory = AlertFactory.from_package()
+    alerts = [factory.encoded(10**12 + i) for i in range(300)]
+    compressed = [compress_alert(alert) for alert in alerts]
+    facility = LocalFacility(FacilitySettings())
+    archive = ArchiveServices(LocalDeployment(facility), backend="s3", bucket=BUCKET)
+    objectstore.ensure_buckets(facility.settings, facility.credentials, BUCKET)
+    store = archive.store()
+    boto3 = objectstore.s3_client(facility.settings, facility.credentials)  # what S3Store used before
+    stages = {
+        "decode (fastavro, whole alert)": lambda _i, a: decode(a, factory.parsed_schema),
+        "compress (ISA-L gzip level 1)": lambda _i, a: compress_alert(a),
+        "S3 put, boto3 put_object (before)": lambda i, _a: boto3.put_object(
+            Bucket=BUCKET,
+            Key=alert_key(i),
+            Body=compressed[i],
+            ContentType=ALERT_CONTENT_TYPE,
+            ContentEncoding="gzip",
+        ),
+        "S3 put, S3Store on obstore (now)": lambda i, _a: store.put(
+            alert_key(i), compressed[i], ALERT_CONTENT_TYPE, "gzip"
+        ),
+    }
+    results = {
+        "machine": machine(),
+        "alerts": len(alerts),
+        "mean_alert_bytes": sum(map(len, alerts)) / len(alerts),
+        "cpu_ms_per_alert": {name: cpu_ms_per_alert(alerts, stage) for name, stage in stages.items()},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest_stages.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
