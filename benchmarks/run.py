@@ -181,6 +181,18 @@ def _stats(runs: list[dict[str, float]]) -> dict[str, Any]:
     }
 
 
+def visit_stats(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sd over repeated visits of each figure (latency percentiles flattened)."""
+    flat = [
+        {
+            **{k: v for k, v in summary.items() if isinstance(v, int | float)},
+            **{f"latency_{q}_ms": ms for q, ms in summary["latency_ms"].items()},
+        }
+        for summary in summaries
+    ]
+    return _stats(flat)
+
+
 # -- a visit end to end: seven brokers, the archive ---------------------------------------------
 def _broker(args: tuple[dict[str, str], str, dict[int, int], int, int, Any, Any]) -> None:
     """One broker identity in its own process: read and decode the visit, note each latency."""
@@ -250,14 +262,39 @@ def _end_offsets(config: dict[str, Any], topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def _archive_lag(admin: AdminClient, end: dict[int, int], topic: str) -> int:
-    futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("archive-ingester")])
-    committed = {
-        tp.partition: tp.offset
-        for tp in next(iter(futures.values())).result(timeout=30).topic_partitions
-        if tp.topic == topic
-    }
-    return sum(max(0, high - committed.get(p, 0)) for p, high in end.items())
+class LagSampler(threading.Thread):
+    """How many alerts of the topic the archive ingester has not committed yet, twice a second
+    from the start of the visit: the topic's current end against the ingester's commits."""
+
+    def __init__(self, admin_config: dict[str, Any], topic: str, began: float) -> None:
+        super().__init__(daemon=True)
+        self.admin_config, self.topic, self.began = admin_config, topic, began
+        self.samples: list[tuple[float, int]] = []
+        self.stop = threading.Event()
+
+    def _lag(self, consumer: Consumer, admin: AdminClient) -> int:
+        end = topic_end_offsets(consumer, self.topic)
+        futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("archive-ingester")])
+        committed = {
+            tp.partition: tp.offset
+            for tp in next(iter(futures.values())).result(timeout=30).topic_partitions
+            if tp.topic == self.topic
+        }
+        return sum(max(0, high - committed.get(p, 0)) for p, high in end.items())
+
+    def run(self) -> None:
+        consumer = Consumer({**self.admin_config, "group.id": "benchmark-offsets"}, logger=QUIET)
+        admin = AdminClient(self.admin_config, logger=QUIET)
+        try:
+            while not self.stop.is_set():
+                self.samples.append((time.time() - self.began, self._lag(consumer, admin)))
+                self.stop.wait(0.5)
+        finally:
+            consumer.close()
+
+    def caught_up_after(self, seconds: float) -> float | None:
+        """When the first sample taken after `seconds` into the visit found no lag."""
+        return next((t for t, lag in list(self.samples) if t >= seconds and lag == 0), None)
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -327,20 +364,18 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
     pids["producer (this process)"] = os.getpid()
     sampler = Sampler(pids)
     sampler.start()
-    admin = AdminClient(local.admin_config)
     producer = AlertProducer(local.kafka_as(outputs.users_with_role("producer")[0]), topic, factory)
     began = time.time()
+    lag = LagSampler(local.admin_config, topic, began)
+    lag.start()
     report = producer.produce_visit(0, first_id, count)
-    end = _end_offsets(local.admin_config, topic)
-    lag_series: list[tuple[float, int]] = []
-    archived_at = None
-    while archived_at is None and time.time() - began < 900:
-        lag = _archive_lag(admin, end, topic)
-        lag_series.append((time.time() - began, lag))
-        if lag == 0:
-            archived_at = time.time()
-        else:
-            time.sleep(0.5)
+    produced = time.time() - began
+    archived = None
+    while archived is None and time.time() - began < 900:
+        archived = lag.caught_up_after(produced)
+        time.sleep(0.2)
+    lag.stop.set()
+    lag.join()
     finished = [results.get(timeout=900) for _ in brokers]
     for process in processes:
         process.join(60)
@@ -354,9 +389,9 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
         first_id=first_id,
         produce_seconds=report.seconds,
         delivered_seconds=max(t for _, t, _ in finished) - began,
-        archived_seconds=(archived_at or time.time()) - began,
+        archived_seconds=archived if archived is not None else time.time() - began,
         latencies_ms=latencies,
-        lag_series=lag_series,
+        lag_series=lag.samples,
         resources=sampler.summary(),
         mean_alert_bytes=report.bytes / count,
     )
@@ -478,11 +513,13 @@ def main(argv: list[str] | None = None) -> int:
     results["producer"] = producer_vs_kafka(local, sizes, repeats, factory)
     visits: dict[int, VisitResult] = {}
     for count in sizes:
-        print(f"visit of {count:,} alerts: seven brokers and the archive")
-        visits[count] = visit_end_to_end(local, count, factory)
-        summary = visits[count].summary()
-        results.setdefault("visits", {})[str(count)] = summary
-        print(f"  {json.dumps({k: v for k, v in summary.items() if k != 'resources'})}")
+        summaries = []
+        for run in range(repeats[count]):
+            print(f"visit of {count:,} alerts ({run + 1}/{repeats[count]}): seven brokers and the archive")
+            visits[count] = visit_end_to_end(local, count, factory)
+            summaries.append(visits[count].summary())
+            print(f"  {json.dumps({k: v for k, v in summaries[-1].items() if k != 'resources'})}")
+        results.setdefault("visits", {})[str(count)] = {"stats": visit_stats(summaries), "runs": summaries}
     print("archive server under load")
     last = visits[sizes[-1]]
     ids = list(range(last.first_id, last.first_id + last.alerts))

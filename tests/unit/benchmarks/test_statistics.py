@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.run import VisitResult, _stats
+from benchmarks.run import VisitResult, _stats, visit_stats
 
 
 def test_visit_summary_percentiles_and_rates() -> None:
@@ -32,3 +32,18 @@ def test_stats_over_repeated_runs() -> None:
     assert stats["alerts_per_s"]["mean"] == 12.0
     assert stats["alerts_per_s"]["stdev"] == pytest.approx(2.828, abs=1e-3)
     assert _stats([{"x": 3.0}])["x"]["stdev"] == 0.0
+
+
+def test_visit_stats_over_repeats_flatten_the_latency_percentiles() -> None:
+    runs = [
+        {"alerts": 10, "visit_done_seconds": 20.0, "latency_ms": {"p50": 1.0, "p98": 4.0}, "resources": {}},
+        {"alerts": 10, "visit_done_seconds": 30.0, "latency_ms": {"p50": 3.0, "p98": 6.0}, "resources": {}},
+    ]
+    stats = visit_stats(runs)
+    assert set(stats) == {"alerts", "visit_done_seconds", "latency_p50_ms", "latency_p98_ms"}
+    assert stats["visit_done_seconds"]["mean"] == 25.0
+    assert stats["latency_p98_ms"] == {
+        "mean": 5.0,
+        "stdev": pytest.approx(1.4142, abs=1e-4),
+        "runs": [4.0, 6.0],
+    }
