@@ -6,11 +6,10 @@ uv run python -m benchmarks.compression    # prints and writes benchmarks/result
 from __future__ import annotations
 
 import gzip
-import json
 import time
 from collections.abc import Callable
 
-from benchmarks.run import RESULTS, machine
+from benchmarks.run import publish
 from services.common.storage import compress_alert
 from services.producer.alerts import AlertFactory
 
@@ -31,16 +30,15 @@ def cost(alerts: list[bytes], compress: Callable[[bytes], bytes], rounds: int = 
 def main() -> int:
     factory = AlertFactory.from_package()
     alerts = [factory.encoded(10**12 + i) for i in range(200)]
-    results = {
-        "machine": machine(),
-        "alerts": len(alerts),
-        "mean_alert_bytes": sum(map(len, alerts)) / len(alerts),
-        "zlib_gzip_level_1": cost(alerts, lambda a: gzip.compress(a, compresslevel=1, mtime=0)),
-        "isal_igzip_level_1 (compress_alert)": cost(alerts, compress_alert),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "compression.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2))
+    publish(
+        "compression",
+        {
+            "alerts": len(alerts),
+            "mean_alert_bytes": sum(map(len, alerts)) / len(alerts),
+            "zlib_gzip_level_1": cost(alerts, lambda a: gzip.compress(a, compresslevel=1, mtime=0)),
+            "isal_igzip_level_1 (compress_alert)": cost(alerts, compress_alert),
+        },
+    )
     return 0
 
 

@@ -6,7 +6,6 @@ uv run python -m benchmarks.ingest_stages    # prints and writes benchmarks/resu
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 
@@ -16,7 +15,7 @@ from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
 
-from benchmarks.run import RESULTS, machine
+from benchmarks.run import publish
 from services.common.storage import ALERT_CONTENT_TYPE, alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory
@@ -58,15 +57,14 @@ def main() -> int:
             alert_key(i), compressed[i], ALERT_CONTENT_TYPE, "gzip"
         ),
     }
-    results = {
-        "machine": machine(),
-        "alerts": len(alerts),
-        "mean_alert_bytes": sum(map(len, alerts)) / len(alerts),
-        "cpu_ms_per_alert": {name: cpu_ms_per_alert(alerts, stage) for name, stage in stages.items()},
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest_stages.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, indent=2))
+    publish(
+        "ingest_stages",
+        {
+            "alerts": len(alerts),
+            "mean_alert_bytes": sum(map(len, alerts)) / len(alerts),
+            "cpu_ms_per_alert": {name: cpu_ms_per_alert(alerts, stage) for name, stage in stages.items()},
+        },
+    )
     return 0
 
 

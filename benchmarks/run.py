@@ -478,6 +478,15 @@ def plot(results: dict[str, Any], visits: dict[int, VisitResult], stem: Path) ->
     return path
 
 
+def publish(name: str, figures: dict[str, Any]) -> Path:
+    """Print the figures and write them, with the machine, to benchmarks/results/<name>.json."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine(), **figures}, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+    return path
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),

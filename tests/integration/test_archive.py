@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from localfacility import objectstore
-from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
@@ -23,18 +19,11 @@ from services.common.wire import decode
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
 
-from .kafka_helpers import QUIET, committed_offsets, delete_groups, end_offsets, start_group_at
+from .kafka_helpers import QUIET, committed_offsets, end_offsets
 from .test_services import kafka_settings, raw_get, wait_for_archive
 
 TOPIC = "alerts-simulated"
 FACTORY = AlertFactory.from_package()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def read_metrics_file(services: ArchiveServices) -> dict[str, float]:
@@ -54,29 +43,6 @@ def produce(outputs: dict[str, Any], count: int) -> int:
 
 def expected_object(dia_source_id: int) -> bytes:
     return compress_alert(FACTORY.encoded(dia_source_id))
-
-
-@pytest.fixture
-def separate_archive(
-    facility: LocalFacility, local_stack: dict[str, Any], request: pytest.FixtureRequest
-) -> Iterator[ArchiveServices]:
-    """A second archive beside the stack's own: its own group (starting at the topics' current
-    end), its own bucket and ports. Parametrised with (backend, label)."""
-    backend, label = request.param
-    services = ArchiveServices(
-        LocalDeployment(facility),
-        backend=backend,
-        label=label,
-        bucket=f"alert-archive-{label}",
-        server_port=free_port(),
-        metrics_port=free_port(),
-    )
-    objectstore.ensure_buckets(facility.settings, facility.credentials, services.bucket)
-    start_group_at(facility, services.ingester_name, end_offsets(facility, local_stack["alertTopics"]))
-    services.metrics_file.unlink(missing_ok=True)
-    yield services
-    services.down()
-    delete_groups(facility, [services.ingester_name])
 
 
 @pytest.mark.parametrize("separate_archive", [("gcs", "gcs-check"), ("s3", "s3-check")], indirect=True)

@@ -12,14 +12,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
-from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
@@ -30,7 +28,7 @@ from services.common.storage import ObjectStore, alert_key
 from services.common.wire import decode
 
 from .kafka_helpers import QUIET, committed_offsets, delete_groups, end_offsets, start_group_at
-from .test_archive import FACTORY, TOPIC, expected_object, free_port, produce, read_metrics_file
+from .test_archive import FACTORY, TOPIC, expected_object, produce, read_metrics_file
 from .test_services import consume_all, kafka_settings
 
 DEAD_LETTER = "alert-archive-dead-letter"
@@ -51,29 +49,6 @@ def archived(store: ObjectStore, ids: range) -> set[int]:
     """Which of these alerts the store holds."""
     held = {info.key for info in store.objects("v1/alerts/")}
     return {i for i in ids if alert_key(i) in held}
-
-
-@pytest.fixture
-def labelled_archive(
-    facility: LocalFacility, local_stack: dict[str, Any], request: pytest.FixtureRequest
-) -> Iterator[ArchiveServices]:
-    """An archive of its own (backend from the parameter) whose group starts at the topics' end;
-    not started, so a test can break something first."""
-    backend = request.param
-    label = f"fault-{uuid.uuid4().hex[:6]}"
-    archive = ArchiveServices(
-        LocalDeployment(facility),
-        backend=backend,
-        label=label,
-        bucket=f"alert-archive-{label}",
-        server_port=free_port(),
-        metrics_port=free_port(),
-    )
-    objectstore.ensure_buckets(facility.settings, facility.credentials, archive.bucket)
-    start_group_at(facility, archive.ingester_name, end_offsets(facility, local_stack["alertTopics"]))
-    yield archive
-    archive.down()
-    delete_groups(facility, [archive.ingester_name])
 
 
 class Reader(threading.Thread):
@@ -157,13 +132,13 @@ def test_kafka_killed_mid_visit_loses_and_duplicates_nothing(
     wait_until(lambda: archived(store, ids) == set(ids), 120, "the stack's archive holds the visit", 2)
 
 
-@pytest.mark.parametrize("labelled_archive", ["s3"], indirect=True)
+@pytest.mark.parametrize("separate_archive", [("s3", "store-outage")], indirect=True)
 def test_object_store_outage_pauses_the_ingester_and_loses_nothing(
-    facility: LocalFacility, local_stack: dict[str, Any], labelled_archive: ArchiveServices
+    facility: LocalFacility, local_stack: dict[str, Any], separate_archive: ArchiveServices
 ) -> None:
     """With the S3 server stopped, the ingester retries and commits nothing; once it is back,
     every alert is archived, byte-identical."""
-    archive, s3 = labelled_archive, service(facility, "s3")
+    archive, s3 = separate_archive, service(facility, "s3")
     archive.up()
     before = committed_offsets(facility, archive.ingester_name)
     assert facility.supervisor.stop(s3)
@@ -192,13 +167,13 @@ def test_object_store_outage_pauses_the_ingester_and_loses_nothing(
     )
 
 
-@pytest.mark.parametrize("labelled_archive", ["gcs"], indirect=True)
+@pytest.mark.parametrize("separate_archive", [("gcs", "registry-outage")], indirect=True)
 def test_registry_outage_pauses_the_ingester_and_loses_nothing(
-    facility: LocalFacility, local_stack: dict[str, Any], labelled_archive: ArchiveServices
+    facility: LocalFacility, local_stack: dict[str, Any], separate_archive: ArchiveServices
 ) -> None:
     """A fresh ingester cannot learn the schema while the registry is down: it retries, archives
     nothing, commits nothing, dead-letters nothing; when the registry is back it archives all."""
-    archive, registry = labelled_archive, service(facility, "schema-registry")
+    archive, registry = separate_archive, service(facility, "schema-registry")
     dead_letters_before = end_offsets(facility, [DEAD_LETTER])
     assert facility.supervisor.stop(registry)
     try:

@@ -32,7 +32,8 @@ from services.common.alertschemas import available_versions, schema_id
 from services.common.storage import alert_key
 
 from .kafka_helpers import delete_groups, end_offsets, start_group_at
-from .test_archive import expected_object, free_port, produce
+from .ports import free_port
+from .test_archive import expected_object, produce
 from .test_postdeploy_faults import failed_checks
 
 ALERTS = 300
