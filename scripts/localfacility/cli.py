@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="install the pinned servers (Kafka, registry, S3, GCS)")
     commands.add_parser("up", help="install what is missing, start everything, wait until it answers")
-    down = commands.add_parser("down", help="stop the facility's own processes")
+    down = commands.add_parser("down", help="stop the facility's own processes (archive services first)")
     down.add_argument("--purge", action="store_true", help="also delete data, config and credentials")
     commands.add_parser("status", help="say what runs; exit 1 unless everything answers")
     commands.add_parser("endpoints", help="print the endpoints as JSON (no secrets)")
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(facility.endpoints().model_dump_json(indent=2))
         return 0
     if args.command == "down":
-        stopped = facility.down(purge=args.purge)
+        # The archive services first: stopped after Kafka, they could not leave their group.
+        stopped = ArchiveServices(LocalDeployment(facility)).down() + facility.down(purge=args.purge)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         return 0
     if args.command == "status":
