@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka import Consumer
 from confluent_kafka.admin import (
     AclBindingFilter,
     AclOperation,
@@ -25,9 +28,12 @@ from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
 
+from infra.outputs import StackOutputs
 from services.common.alertschemas import available_versions, schema_id
+from tests.postdeploy.clients import delete_group
 
 from .kafka_helpers import admin
+from .test_services import kafka_settings
 
 QUICK = ["--canaries", "3", "--delivery-timeout", "15", "--archive-timeout", "15"]
 
@@ -122,3 +128,20 @@ def test_a_missing_registry_schema_fails_the_registry_checks(
     # The repair (the deploy's schema sync) brings the schema back at its fixed id.
     LocalDeployment(facility).up()
     assert failed_checks(outputs_file, tmp_path / "repaired") == set()
+
+
+def test_a_consumer_group_the_suite_cannot_delete_is_reported(local_stack: dict[str, Any]) -> None:
+    """The suite's teardown deletes its groups as their owners and names any it could not."""
+    outputs = StackOutputs.model_validate(local_stack)
+    group = f"fink-local-residue-{uuid.uuid4().hex[:6]}"
+    assert delete_group(outputs, "fink-local", group) is None  # never created: no residue
+    member = Consumer({**kafka_settings(local_stack, "fink-local").client_config(), "group.id": group})
+    try:
+        member.subscribe(["alerts-simulated"])
+        deadline = time.monotonic() + 30
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(0.5)
+        assert "NON_EMPTY_GROUP" in (delete_group(outputs, "fink-local", group) or "")
+    finally:
+        member.close()
+    assert delete_group(outputs, "fink-local", group) is None

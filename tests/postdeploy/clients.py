@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,12 +91,17 @@ def consumer(outputs: StackOutputs, user: str, group: str, **settings: Any) -> C
     )
 
 
-def delete_group(outputs: StackOutputs, user: str, group: str) -> None:
-    """Delete a consumer group as its owner; one that was never created is no residue."""
+def delete_group(outputs: StackOutputs, user: str, group: str) -> str | None:
+    """Delete a consumer group as its owner; the reason if it is left behind (a group that was
+    never created is no residue)."""
     client = admin(outputs, user)
     for future in client.delete_consumer_groups([group], request_timeout=30).values():
-        with contextlib.suppress(KafkaException):
+        try:
             future.result()
+        except KafkaException as exc:
+            if kafka_error_code(exc) != KafkaError.GROUP_ID_NOT_FOUND:
+                return str(exc.args[0])
+    return None
 
 
 def kafka_error_code(error: BaseException) -> int | None:

@@ -132,8 +132,13 @@ def canaries(
         for user, future in futures.items():
             run.deliveries[user] = future.result()
     yield run
-    for user, group in run.groups.items():
-        delete_group(outputs, user, group)
+    left = {
+        group: reason for user, group in run.groups.items() if (reason := delete_group(outputs, user, group))
+    }
+    if left:
+        MEASUREMENTS["residue"] = "consumer groups left behind: " + "; ".join(
+            f"{group} ({reason})" for group, reason in sorted(left.items())
+        )
 
 
 # -- the named-check summary ---------------------------------------------------------------------
