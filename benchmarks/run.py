@@ -68,11 +68,6 @@ class Local:
             admin_client_config(facility.settings, facility.credentials),
         )
 
-    def kafka_as(self, user: str) -> KafkaSettings:
-        return KafkaSettings(
-            bootstrap=self.outputs.bootstrap_servers, username=user, password=self.outputs.password(user)
-        )
-
     def service_pids(self) -> dict[str, int]:
         supervisor = self.facility.supervisor
         specs = [*self.facility.specs(), *ArchiveServices(LocalDeployment(self.facility)).specs()]
@@ -82,7 +77,7 @@ class Local:
 # -- producer against kafka-producer-perf-test -------------------------------------------------
 def _kafka_tool(local: Local, records: int, record_size: int) -> dict[str, float]:
     """Kafka's own producer benchmark, same broker, topic, record size, acks and batching."""
-    ours = producer_config(local.kafka_as(local.outputs.users_with_role("producer")[0]))
+    ours = producer_config(local.outputs.kafka_settings(local.outputs.users_with_role("producer")[0]))
     settings = local.facility.settings
     creds = local.facility.credentials
     with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as handle:
@@ -349,7 +344,7 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
     results: Any = context.Queue()
     processes = []
     for user, event in zip(brokers, ready, strict=True):
-        config = {**local.kafka_as(user).client_config(), "group.id": f"{user}-benchmark"}
+        config = {**local.outputs.kafka_settings(user).client_config(), "group.id": f"{user}-benchmark"}
         process = context.Process(
             target=_broker, args=((config, topic, start, first_id, count, event, results),)
         )
@@ -364,7 +359,9 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
     pids["producer (this process)"] = os.getpid()
     sampler = Sampler(pids)
     sampler.start()
-    producer = AlertProducer(local.kafka_as(outputs.users_with_role("producer")[0]), topic, factory)
+    producer = AlertProducer(
+        local.outputs.kafka_settings(outputs.users_with_role("producer")[0]), topic, factory
+    )
     began = time.time()
     lag = LagSampler(local.admin_config, topic, began)
     lag.start()

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
+from services.common.settings import KafkaSettings
+
 
 class _Outputs(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
@@ -64,6 +66,16 @@ class StackOutputs(_Outputs):
         if user not in self.passwords:
             raise KeyError(f"the stack outputs hold no password for {user!r}")
         return self.passwords[user].get_secret_value()
+
+    def kafka_settings(self, user: str) -> KafkaSettings:
+        """How `user` logs into the stack's Kafka, on its first listener."""
+        return KafkaSettings(
+            bootstrap=self.bootstrap_servers,
+            username=user,
+            password=self.password(user),
+            security_protocol=self.security_protocol,
+            sasl_mechanism=self.sasl_mechanism,
+        )
 
     def topics_with_role(self, role: str) -> list[str]:
         return sorted(name for name, topic in self.topics.items() if topic.role == role)

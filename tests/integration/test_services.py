@@ -17,6 +17,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from infra.outputs import StackOutputs
 from services.common.offsets import topic_end_offsets
 from services.common.settings import KafkaSettings
 from services.common.storage import compress_alert
@@ -28,10 +29,8 @@ TOPIC = "alerts-simulated"
 DEAD_LETTER = "alert-archive-dead-letter"
 
 
-def kafka_settings(outputs: dict[str, Any], user: str, password: str | None = None) -> KafkaSettings:
-    return KafkaSettings(
-        bootstrap=outputs["bootstrapServers"], username=user, password=password or outputs["passwords"][user]
-    )
+def kafka_settings(outputs: dict[str, Any], user: str) -> KafkaSettings:
+    return StackOutputs.model_validate(outputs).kafka_settings(user)
 
 
 def consume_all(config: dict[str, Any], topic: str, expected: int, timeout: float = 60) -> list[Any]:

@@ -13,7 +13,6 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from infra.outputs import StackOutputs
 from services.common.offsets import topic_end_offsets
-from services.common.settings import KafkaSettings
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
@@ -42,15 +41,7 @@ def produce_canaries(
     outputs: StackOutputs, topic: str, first_id: int, count: int, factory: AlertFactory
 ) -> float:
     """Produce as the producer's own user; returns the wall time when all were acknowledged."""
-    user = outputs.users_with_role("producer")[0]
-    settings = KafkaSettings(
-        bootstrap=outputs.bootstrap_servers,
-        username=user,
-        password=outputs.password(user),
-        security_protocol=outputs.security_protocol,
-        sasl_mechanism=outputs.sasl_mechanism,
-    )
-    producer = AlertProducer(settings, topic, factory)
+    producer = AlertProducer(outputs.kafka_settings(outputs.users_with_role("producer")[0]), topic, factory)
     producer.check_connection()
     producer.produce_visit(0, first_id, count)
     return time.time()
