@@ -216,6 +216,9 @@ class ArchiveIngester:
     def _count_retry(self) -> None:
         """Count a retry and report it at once: an outage shows in the metrics while it lasts."""
         self.stats.retries += 1
+        self._report_stats()
+
+    def _report_stats(self) -> None:
         if self._on_stats is not None:
             self._on_stats(self.stats)
 
@@ -294,8 +297,7 @@ class ArchiveIngester:
                         "dead_letters_total": self.stats.dead_letters,
                     },
                 )
-                if on_stats is not None:
-                    on_stats(self.stats)
+                self._report_stats()
         finally:
             self.close()
 

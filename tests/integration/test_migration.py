@@ -31,13 +31,12 @@ from localfacility.settings import PROJECT_ROOT, FacilitySettings
 from services.common.alertschemas import available_versions, schema_id
 from services.common.storage import alert_key
 
-from .kafka_helpers import delete_groups, end_offsets, start_group_at
+from .archives import separate_archive_on
 from .ports import free_port
 from .test_archive import expected_object, produce
 from .test_postdeploy_faults import failed_checks
 
 ALERTS = 300
-SOURCE_BUCKET = "alert-archive-idf"
 
 
 def target_settings() -> FacilitySettings:
@@ -55,20 +54,9 @@ def target_settings() -> FacilitySettings:
 @pytest.fixture(scope="module")
 def source(facility: LocalFacility, local_stack: dict[str, Any]) -> Iterator[ArchiveServices]:
     """The source facility's archive on GCS, holding the alerts of one visit."""
-    archive = ArchiveServices(
-        LocalDeployment(facility),
-        backend="gcs",
-        label="idf",
-        bucket=SOURCE_BUCKET,
-        server_port=free_port(),
-        metrics_port=free_port(),
-    )
-    objectstore.ensure_buckets(facility.settings, facility.credentials, archive.bucket)
-    start_group_at(facility, archive.ingester_name, end_offsets(facility, local_stack["alertTopics"]))
-    archive.up()
-    yield archive
-    archive.down()
-    delete_groups(facility, [archive.ingester_name])
+    with separate_archive_on(facility, local_stack["alertTopics"], "gcs", "idf") as archive:
+        archive.up()
+        yield archive
 
 
 @pytest.fixture(scope="module")
