@@ -9,7 +9,7 @@ import gzip
 import time
 from collections.abc import Callable
 
-from benchmarks.run import publish
+from benchmarks.harness import publish
 from services.common.storage import compress_alert
 from services.producer.alerts import AlertFactory
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from benchmarks.harness import publish
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
-
-from benchmarks.run import publish
 from services.common.storage import ALERT_CONTENT_TYPE, alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory

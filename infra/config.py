@@ -96,6 +96,10 @@ class KafkaClusterSpec(_Model):
             raise ValueError("external.brokerIps, when given, needs one address per broker replica")
         return self
 
+    @property
+    def replication_factor(self) -> int:
+        return min(3, self.replicas)
+
 
 class IngressSpec(_Model):
     host: str
@@ -147,10 +151,15 @@ class LocalEndpoints(_Model):
     bootstrap_servers: str = Field(alias="bootstrapServers")
     registry_url: str = Field(alias="registryUrl")
     archive_url: str = Field(alias="archiveUrl")
+    s3_endpoint: str = Field(alias="s3Endpoint")
+    gcs_endpoint: str = Field(alias="gcsEndpoint")
+    archive_bucket: str = Field(alias="archiveBucket", description="made on both object stores")
+    kafka_admin_user: str = Field(alias="kafkaAdminUser", description="the login that manages Kafka")
+    registry_admin_user: str = Field(alias="registryAdminUser", description="the login that writes schemas")
 
 
 class StackConfig(_Model):
-    """Everything a stack declares, minus secrets (see infra.secrets)."""
+    """Everything a stack declares, minus secrets (see infra.stack_secrets)."""
 
     facility: Facility
     namespace: str = "alert-distribution"
@@ -192,4 +201,4 @@ class StackConfig(_Model):
 
     @property
     def replication_factor(self) -> int:
-        return 1 if self.kafka is None else min(3, self.kafka.replicas)
+        return 1 if self.kafka is None else self.kafka.replication_factor

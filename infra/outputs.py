@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
-from services.common.settings import KafkaSettings
+from alertdist_common.kafka import KafkaSettings
 
 
 class _Outputs(BaseModel):

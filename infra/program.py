@@ -6,23 +6,20 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_kafka
 
-from infra import manifests
 from infra.components.access import KafkaAccess
-from infra.components.archive import AlertArchive
-from infra.components.kafka_cluster import KafkaCluster
+from infra.components.archive import AlertArchive, LocalArchiveBuckets, S3Credentials
+from infra.components.archive.manifests import ArchivedTopics
+from infra.components.kafka import KafkaCluster
 from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistrations, SchemaRegistry
 from infra.components.targets import DirectKafkaTarget, StrimziTarget
 from infra.components.topics import KafkaTopics
-from infra.config import Facility, IngressSpec, StackConfig
-from infra.secrets import StackSecrets, read_secrets
+from infra.config import Facility, IngressSpec, StackConfig, TopicRole
+from infra.naming import EXTERNAL_PORT, ClusterAddress
+from infra.stack_secrets import StackSecrets, read_secrets
 from infra.stackfile import model_from_values
-from infra.tables import KafkaUserSpec, kafka_users, min_insync_replicas
-
-LOCAL_ADMIN_USER = "admin"
-LOCAL_REGISTRY_ADMIN_USER = "admin"
+from infra.tables import KafkaUserSpec, UserRole, replication, stack_users
 
 
 def load_stack_config(config: pulumi.Config) -> StackConfig:
@@ -40,16 +37,14 @@ def load_stack_config(config: pulumi.Config) -> StackConfig:
     return model_from_values(values)
 
 
-def stack_users(config: StackConfig) -> list[KafkaUserSpec]:
-    """The user table plus, at a facility, the operators' super user."""
-    users = kafka_users(config)
-    if config.facility is not Facility.LOCAL:
-        users.append(manifests.admin_user(config))
-    return users
-
-
 def _https(ingress: IngressSpec | None) -> str | None:
     return None if ingress is None else f"https://{ingress.host}{ingress.path_prefix.rstrip('/')}"
+
+
+def cluster_address(config: StackConfig) -> ClusterAddress:
+    if config.kafka is None:
+        raise ValueError(f"the {config.facility} stack declares no Kafka cluster")
+    return ClusterAddress(namespace=config.namespace, kafka_cluster=config.kafka.name)
 
 
 def public_outputs(config: StackConfig) -> dict[str, Any]:
@@ -63,9 +58,10 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
     else:
         assert config.kafka is not None
         assert config.archive is not None
-        bootstrap = f"{config.kafka.external.bootstrap_host}:{manifests.EXTERNAL_PORT}"
-        registry = _https(config.registry.ingress) or manifests.registry_url_internal(config)
+        bootstrap = f"{config.kafka.external.bootstrap_host}:{EXTERNAL_PORT}"
+        registry = _https(config.registry.ingress) or cluster_address(config).registry_url
         archive = _https(config.archive.ingress) or ""
+    topic_replication = replication(config)
     return {
         "facility": config.facility.value,
         "bootstrapServers": bootstrap,
@@ -78,8 +74,8 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
             topic.name: {
                 "role": topic.role.value,
                 "partitions": topic.partitions,
-                "replicationFactor": config.replication_factor,
-                "minInsyncReplicas": min_insync_replicas(config),
+                "replicationFactor": topic_replication.factor,
+                "minInsyncReplicas": topic_replication.min_insync,
                 "retentionMs": topic.retention_ms,
                 "retentionBytes": topic.retention_bytes,
                 "maxMessageBytes": topic.max_message_bytes,
@@ -91,51 +87,86 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
     }
 
 
+def _passwords(users: list[KafkaUserSpec], secrets: StackSecrets) -> dict[str, pulumi.Output[str]]:
+    """One secret password per SCRAM user (the registry's user logs in with mTLS)."""
+    return {
+        user.username: secrets.kafka_password(user.username)
+        for user in users
+        if user.role is not UserRole.SCHEMA_REGISTRY
+    }
+
+
 def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs (passwords as one secret)."""
     users = stack_users(config)
+    passwords = _passwords(users, secrets)
     if config.facility is Facility.LOCAL:
-        access = _declare_local(config, secrets, users)
+        _declare_local(config, secrets, users, passwords)
     else:
-        access = _declare_facility(config, secrets, users)
-    return {**public_outputs(config), "passwords": pulumi.Output.secret(access.passwords)}
+        _declare_facility(config, secrets, users, passwords)
+    return {**public_outputs(config), "passwords": pulumi.Output.secret(passwords)}
 
 
-def _declare_local(config: StackConfig, secrets: StackSecrets, users: list[KafkaUserSpec]) -> KafkaAccess:
-    assert config.local is not None
+def _declare_local(
+    config: StackConfig,
+    secrets: StackSecrets,
+    users: list[KafkaUserSpec],
+    passwords: dict[str, pulumi.Output[str]],
+) -> None:
+    local = config.local
+    assert local is not None
     assert secrets.local_kafka_admin_password is not None
     assert secrets.local_registry_admin_password is not None
-    provider = pulumi_kafka.Provider(
-        "local-kafka",
-        bootstrap_servers=config.local.bootstrap_servers.split(","),
-        sasl_mechanism="scram-sha512",
-        sasl_username=LOCAL_ADMIN_USER,
-        sasl_password=secrets.local_kafka_admin_password,
-        tls_enabled=False,
-        timeout=120,
+    assert secrets.local_s3_access_key is not None
+    assert secrets.local_s3_secret_key is not None
+    target = DirectKafkaTarget(
+        local.bootstrap_servers, local.kafka_admin_user, secrets.local_kafka_admin_password
     )
-    target = DirectKafkaTarget(provider)
-    KafkaTopics("topics", config, target)
-    access = KafkaAccess("access", config, users, secrets, target)
+    KafkaTopics("topics", config.topics, replication(config), target)
+    KafkaAccess("access", users, passwords, target)
     SchemaRegistrations(
-        "alert-schemas",
-        config.local.registry_url,
-        LOCAL_REGISTRY_ADMIN_USER,
-        secrets.local_registry_admin_password,
+        "alert-schemas", local.registry_url, local.registry_admin_user, secrets.local_registry_admin_password
     )
-    return access
+    LocalArchiveBuckets(
+        "archive-buckets",
+        local.archive_bucket,
+        local.s3_endpoint,
+        local.gcs_endpoint,
+        S3Credentials(secrets.local_s3_access_key, secrets.local_s3_secret_key),
+    )
 
 
-def _declare_facility(config: StackConfig, secrets: StackSecrets, users: list[KafkaUserSpec]) -> KafkaAccess:
-    cluster = KafkaCluster("kafka", config)
-    target = StrimziTarget(cluster.kafka)
-    topics = KafkaTopics("topics", config, target)
-    access = KafkaAccess("access", config, users, secrets, target)
-    registry = SchemaRegistry("schema-registry", config, depends_on=[topics, access])
-    AlertArchive("archive", config, secrets, depends_on=[topics, access, registry])
+def _declare_facility(
+    config: StackConfig,
+    secrets: StackSecrets,
+    users: list[KafkaUserSpec],
+    passwords: dict[str, pulumi.Output[str]],
+) -> None:
+    cluster_spec, archive_spec = config.kafka, config.archive
+    assert cluster_spec is not None
+    assert archive_spec is not None
+    address = cluster_address(config)
+    max_message_bytes = max(topic.max_message_bytes for topic in config.topics)
+    cluster = KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes)
+    target = StrimziTarget(
+        cluster.kafka, config.namespace, cluster_spec.name, cluster_spec.strimzi.api_version
+    )
+    topics = KafkaTopics("topics", config.topics, replication(config), target)
+    access = KafkaAccess("access", users, passwords, target)
+    registry = SchemaRegistry("schema-registry", config.registry, address, depends_on=[topics, access])
+    dead_letter = config.topic_for(TopicRole.DEAD_LETTER)
+    archived = ArchivedTopics(
+        alert_topics=[topic.name for topic in config.alert_topics],
+        dead_letter_topic=dead_letter.name if dead_letter else None,
+    )
+    s3_credentials = None
+    if secrets.archive_s3_access_key is not None and secrets.archive_s3_secret_key is not None:
+        s3_credentials = S3Credentials(secrets.archive_s3_access_key, secrets.archive_s3_secret_key)
+    AlertArchive(
+        "archive", archive_spec, address, archived, s3_credentials, depends_on=[topics, access, registry]
+    )
     if config.producer.enabled:
-        AlertProducer("producer", config, depends_on=[topics, access, registry])
-    return access
+        AlertProducer("producer", config.producer, address, depends_on=[topics, access, registry])
 
 
 def main() -> None:

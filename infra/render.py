@@ -11,8 +11,8 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 
-from infra.program import declare, load_stack_config, stack_users
-from infra.secrets import read_secrets
+from infra.program import declare, load_stack_config
+from infra.stack_secrets import read_secrets
 from infra.stackfile import (
     PROJECT,
     as_pulumi_config,
@@ -21,6 +21,7 @@ from infra.stackfile import (
     read_config_values,
     stack_file,
 )
+from infra.tables import stack_users
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105 - Pulumi's secret marker
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi's secret marker
@@ -100,6 +101,8 @@ def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
     if config.local is not None:
         values["localKafkaAdminPassword"] = "PLACEHOLDER-local-kafka-admin"
         values["localRegistryAdminPassword"] = "PLACEHOLDER-local-registry-admin"
+        values["localS3AccessKey"] = "PLACEHOLDER-local-s3-access"
+        values["localS3SecretKey"] = "PLACEHOLDER-local-s3-secret"
     if config.archive is not None and config.archive.bucket.kind == "s3":
         values["archiveS3AccessKey"] = "PLACEHOLDER-s3-access"
         values["archiveS3SecretKey"] = "PLACEHOLDER-s3-secret"

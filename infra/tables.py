@@ -12,6 +12,7 @@ ARCHIVE_INGESTER_USER = "archive-ingester"
 REGISTRY_USER = "schema-registry"
 REGISTRY_GROUP = "schema-registry"
 REGISTRY_TOPIC = "_schemas"
+ADMIN_USER = "alertdist-admin"
 
 
 class ResourceType(StrEnum):
@@ -156,5 +157,27 @@ def topic_config(topic: TopicSpec, min_insync_replicas: int) -> dict[str, str]:
     }
 
 
-def min_insync_replicas(config: StackConfig) -> int:
-    return 1 if config.kafka is None else config.kafka.min_insync_replicas
+@dataclass(frozen=True)
+class Replication:
+    """How the stack's topics are replicated."""
+
+    factor: int
+    min_insync: int
+
+
+def replication(config: StackConfig) -> Replication:
+    isr = 1 if config.kafka is None else config.kafka.min_insync_replicas
+    return Replication(factor=config.replication_factor, min_insync=isr)
+
+
+def admin_user() -> KafkaUserSpec:
+    """The operators' break-glass super user (named in the Kafka CR's superUsers)."""
+    return KafkaUserSpec(username=ADMIN_USER, role=UserRole.ADMIN, acls=())
+
+
+def stack_users(config: StackConfig) -> list[KafkaUserSpec]:
+    """The user table plus, at a facility, the operators' super user."""
+    users = kafka_users(config)
+    if config.facility is not Facility.LOCAL:
+        users.append(admin_user())
+    return users

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
-import pulumi_kafka as kafka
 
 
 @dataclass(frozen=True)
 class StrimziTarget:
-    """Declare KafkaTopic / KafkaUser CRs, reconciled by Strimzi's operators."""
+    """Declare KafkaTopic / KafkaUser CRs for one Strimzi cluster, reconciled by its operators."""
 
     depends_on: pulumi.Resource
+    namespace: str
+    cluster: str
+    api_version: str
 
 
 @dataclass(frozen=True)
 class DirectKafkaTarget:
-    """Manage topics, SCRAM credentials and ACLs on a running Kafka through pulumi-kafka."""
+    """Manage topics, SCRAM credentials and ACLs on a running Kafka with its admin login
+    (infra.providers.kafka_admin)."""
 
-    provider: kafka.Provider
+    bootstrap: str
+    admin_user: str
+    admin_password: pulumi.Output[str]
+
+    def login(self) -> dict[str, Any]:
+        """The connection every resource on this Kafka carries (the password stays secret)."""
+        return {
+            "bootstrap": self.bootstrap,
+            "adminUser": self.admin_user,
+            "adminPassword": pulumi.Output.secret(self.admin_password),
+        }
 
 
 KafkaTarget = StrimziTarget | DirectKafkaTarget

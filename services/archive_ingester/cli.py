@@ -16,10 +16,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from alertdist_common.kafka import KafkaSettings
 from services.archive_ingester.ingester import DEFAULT_GROUP, ArchiveIngester, IngestStats
 from services.common import logs
 from services.common.registry import RegistrySchemas
-from services.common.settings import ArchiveSettings, KafkaSettings, RegistrySettings
+from services.common.settings import ArchiveSettings, RegistrySettings
 from services.common.storage import open_store
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from alertdist_common.kafka import KafkaSettings
 from services.common.registry import RegistrySchemas, RegistryUnavailableError, UnknownSchemaError
-from services.common.settings import KafkaSettings
 from services.common.storage import (
     ObjectStore,
     StoreUnavailableError,

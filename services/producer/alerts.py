@@ -12,7 +12,7 @@ import fastavro
 import numpy as np
 from astropy.io import fits
 
-from services.common.alertschemas import SchemaVersion, latest_version, load_schema, schema_file
+from alertdist_common.schemas import SchemaVersion, latest_version, load_schema, schema_file
 from services.common.wire import encode
 
 CUTOUT_FIELDS = ("cutoutDifference", "cutoutScience", "cutoutTemplate")

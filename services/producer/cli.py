@@ -13,9 +13,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from alertdist_common.kafka import KafkaSettings
+from alertdist_common.schemas import latest_version
 from services.common import logs
-from services.common.alertschemas import latest_version
-from services.common.settings import KafkaSettings
 from services.producer.alerts import AlertFactory, AlertInputError, read_alert_file
 from services.producer.metrics import ProducerMetrics
 from services.producer.producer import AlertProducer, DeliveryError

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from services.common.settings import KafkaSettings
+from alertdist_common.kafka import KafkaSettings
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER
 from services.producer.alerts import AlertFactory
 

@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-from services.schema_sync.sync import SchemaConflictError, sync_schemas
+from alertdist_common.registry_sync import SchemaConflictError, sync_schemas
 
 log = logging.getLogger("alertdist.schema_sync")
 

@@ -16,9 +16,9 @@ from confluent_kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
+
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
-
 from services.common import logs
 from services.common.offsets import topic_end_offsets
 

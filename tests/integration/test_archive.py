@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
-
 from services.common.storage import alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory

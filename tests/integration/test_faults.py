@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
+
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
-
 from services.common.storage import ObjectStore, alert_key
 from services.common.wire import decode
 

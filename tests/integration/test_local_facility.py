@@ -21,12 +21,12 @@ from confluent_kafka.admin import (
 )
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage  # type: ignore[attr-defined]
+
+from alertdist_common.schemas import SchemaVersion, schema_json
 from localfacility.credentials import REGISTRY_ADMIN_USER, REGISTRY_READER_USER
 from localfacility.facility import LocalFacility
 from localfacility.kafka import MAX_MESSAGE_BYTES
 from localfacility.objectstore import s3_client
-
-from services.common.alertschemas import SchemaVersion, schema_json
 
 from .kafka_helpers import (
     QUIET,

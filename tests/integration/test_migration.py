@@ -22,13 +22,13 @@ from typing import Any
 
 import httpx
 import pytest
+
+from alertdist_common.schemas import available_versions, schema_id
 from localfacility import objectstore, registry
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
-
-from services.common.alertschemas import available_versions, schema_id
 from services.common.storage import alert_key
 
 from .archives import separate_archive_on

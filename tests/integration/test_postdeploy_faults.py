@@ -21,15 +21,15 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
+
+from alertdist_common.schemas import available_versions, schema_id
+from infra.outputs import StackOutputs
 from localfacility import registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
-
-from infra.outputs import StackOutputs
-from services.common.alertschemas import available_versions, schema_id
 from tests.postdeploy.clients import delete_group
 
 from .kafka_helpers import admin

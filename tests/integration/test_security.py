@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import psutil
+
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices

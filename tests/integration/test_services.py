@@ -17,9 +17,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from alertdist_common.kafka import KafkaSettings
 from infra.outputs import StackOutputs
 from services.common.offsets import topic_end_offsets
-from services.common.settings import KafkaSettings
 from services.common.storage import compress_alert
 from services.common.wire import WireFormatError, decode, frame
 from services.producer.alerts import AlertFactory
@@ -253,6 +253,7 @@ def test_the_deploy_repairs_acl_drift(facility: Any, local_stack: dict[str, Any]
         ResourcePatternType,
         ResourceType,
     )
+
     from localfacility.deploy import LocalDeployment
 
     from .kafka_helpers import admin

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
+
+from alertdist_common.schemas import available_versions, schema_id
+from infra.outputs import StackOutputs
 from localfacility.deploy import declared_outputs
 from localfacility.settings import FacilitySettings
-
-from infra.outputs import StackOutputs
-from services.common.alertschemas import available_versions, schema_id
 from services.producer.alerts import AlertFactory
 
 from .canary import BrokerReader, CanaryRun, Delivery, first_canary_id, position_group, produce_canaries

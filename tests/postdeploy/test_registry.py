@@ -6,8 +6,8 @@ import json
 
 import httpx
 
+from alertdist_common.schemas import available_versions, schema_id, schema_json, version_of_id
 from infra.outputs import StackOutputs
-from services.common.alertschemas import available_versions, schema_id, schema_json, version_of_id
 
 from .clients import registry
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from localfacility import install
 from localfacility.settings import TOOLS_DIR, FacilitySettings
 

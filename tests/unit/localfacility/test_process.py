@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from localfacility.process import ServiceError, ServiceSpec, Supervisor
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from pathlib import Path
 
 from cryptography import x509
+
 from localfacility.tls import ensure_broker_tls
 
 

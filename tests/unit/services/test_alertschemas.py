@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-from services.common.alertschemas import available_versions, schema_json
+from alertdist_common.schemas import available_versions, schema_json
 
 PRINT_ALL = (
-    "import json; from services.common.alertschemas import available_versions, schema_json; "
+    "import json; from alertdist_common.schemas import available_versions, schema_json; "
     "print(json.dumps({v.schema_id: schema_json(v) for v in available_versions()}))"
 )
 

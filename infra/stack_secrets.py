@@ -23,6 +23,8 @@ class StackSecrets:
     archive_s3_secret_key: pulumi.Output[str] | None = None
     local_kafka_admin_password: pulumi.Output[str] | None = None
     local_registry_admin_password: pulumi.Output[str] | None = None
+    local_s3_access_key: pulumi.Output[str] | None = None
+    local_s3_secret_key: pulumi.Output[str] | None = None
 
     def kafka_password(self, username: str) -> pulumi.Output[str]:
         def pick(passwords: dict[str, str]) -> str:
@@ -44,6 +46,8 @@ def read_secrets(config: pulumi.Config, stack: StackConfig) -> StackSecrets:
             kafka_passwords=passwords,
             local_kafka_admin_password=config.require_secret("localKafkaAdminPassword"),
             local_registry_admin_password=config.require_secret("localRegistryAdminPassword"),
+            local_s3_access_key=config.require_secret("localS3AccessKey"),
+            local_s3_secret_key=config.require_secret("localS3SecretKey"),
         )
     if stack.archive is not None and stack.archive.bucket.kind == "s3":
         return StackSecrets(

@@ -30,17 +30,17 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
+from alertdist_common.registry_sync import delete_subject, sync_schemas
+from alertdist_common.schemas import ALERT_SUBJECT
 from infra.config import LocalEndpoints, StackConfig
 from infra.program import public_outputs
 from infra.stackfile import load_stack
-from infra.tables import AclRule, KafkaUserSpec, PatternType, kafka_users, min_insync_replicas, topic_config
+from infra.tables import AclRule, KafkaUserSpec, PatternType, kafka_users, replication, topic_config
 from localfacility import kafka as local_kafka
 from localfacility import objectstore, registry
-from localfacility.credentials import REGISTRY_ADMIN_USER
+from localfacility.credentials import KAFKA_ADMIN_USER, REGISTRY_ADMIN_USER, REGISTRY_READER_USER
 from localfacility.facility import LocalFacility
 from localfacility.settings import FacilitySettings
-from services.common.alertschemas import ALERT_SUBJECT
-from services.schema_sync.sync import delete_subject, sync_schemas
 
 ARCHIVE_BUCKET = "alert-archive"
 SCRAM_ITERATIONS = 4096
@@ -88,6 +88,8 @@ def local_stack_config(settings: FacilitySettings) -> StackConfig:
         bootstrap_servers=f"{settings.host}:{settings.kafka_external_port}",
         registry_url=registry.registry_url(settings),
         archive_url=f"http://{settings.host}:{settings.archive_server_port}",
+        kafka_admin_user=KAFKA_ADMIN_USER,
+        registry_admin_user=REGISTRY_ADMIN_USER,
     )
     return load_stack("local").model_copy(update={"local": endpoints})
 
@@ -156,7 +158,7 @@ class LocalDeployment:
     # -- Kafka ------------------------------------------------------------------------------
     def _topics(self, admin: AdminClient, report: DeployReport) -> None:
         existing = admin.list_topics(timeout=30).topics
-        isr = min_insync_replicas(self.config)
+        isr = replication(self.config).min_insync
         missing = [
             NewTopic(t.name, t.partitions, self.config.replication_factor, config=topic_config(t, isr))
             for t in self.config.topics
@@ -272,7 +274,7 @@ class LocalDeployment:
             **public_outputs(self.config),
             "passwords": {user.username: passwords[user.username] for user in self.users},
             "registryReader": {
-                "username": "reader",
+                "username": REGISTRY_READER_USER,
                 "password": self.facility.credentials.registry_reader_password.get_secret_value(),
             },
         }

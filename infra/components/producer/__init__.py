@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
-from infra import manifests
-from infra.components.resources import apply_manifest
-from infra.config import StackConfig
+from infra.components.kubernetes import apply_manifest, service_account
+from infra.components.producer.manifests import alert_producer
+from infra.config import ProducerSpec
+from infra.naming import PRODUCER_APP, ClusterAddress
 
 
 class AlertProducer(pulumi.ComponentResource):
@@ -15,12 +16,13 @@ class AlertProducer(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        config: StackConfig,
+        spec: ProducerSpec,
+        address: ClusterAddress,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("alertdist:producer:AlertProducer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
-        apply_manifest(manifests.service_account(config, manifests.PRODUCER_APP, None), child)
-        apply_manifest(manifests.alert_producer(config), child)
+        apply_manifest(service_account(address.namespace, PRODUCER_APP), child)
+        apply_manifest(alert_producer(spec, address), child)
         self.register_outputs({})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from services.common.alertschemas import ALERT_SUBJECT, SchemaVersion, available_versions, schema_json
+from alertdist_common.schemas import ALERT_SUBJECT, SchemaVersion, available_versions, schema_json
 
 
 class SchemaConflictError(RuntimeError):
@@ -80,3 +80,15 @@ def delete_subject(http: httpx.Client, subject: str = ALERT_SUBJECT) -> bool:
             response.raise_for_status()
         existed |= response.status_code == 200
     return existed
+
+
+def registered_ids(http: httpx.Client, ids: list[int]) -> list[int]:
+    """Which of `ids` the registry serves, sorted."""
+    found = []
+    for schema_id in ids:
+        response = http.get(f"/schemas/ids/{schema_id}")
+        if response.status_code == 404:
+            continue
+        response.raise_for_status()
+        found.append(schema_id)
+    return sorted(found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.run import VisitResult, _stats, visit_stats
+from benchmarks.figures import VisitResult, run_stats, visit_stats
 
 
 def test_visit_summary_percentiles_and_rates() -> None:
@@ -28,10 +28,10 @@ def test_visit_summary_percentiles_and_rates() -> None:
 
 
 def test_stats_over_repeated_runs() -> None:
-    stats = _stats([{"alerts_per_s": 10.0}, {"alerts_per_s": 14.0}])
+    stats = run_stats([{"alerts_per_s": 10.0}, {"alerts_per_s": 14.0}])
     assert stats["alerts_per_s"]["mean"] == 12.0
     assert stats["alerts_per_s"]["stdev"] == pytest.approx(2.828, abs=1e-3)
-    assert _stats([{"x": 3.0}])["x"]["stdev"] == 0.0
+    assert run_stats([{"x": 3.0}])["x"]["stdev"] == 0.0
 
 
 def test_visit_stats_over_repeats_flatten_the_latency_percentiles() -> None:

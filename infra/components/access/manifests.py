@@ -1,0 +1,46 @@
+"""The KafkaUser CR of one user: SCRAM with our password Secret, or mTLS; simple ACLs. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.components.kafka.manifests import strimzi_meta
+from infra.components.kubernetes import Manifest
+from infra.naming import PASSWORD_KEY, password_secret_name
+from infra.tables import AclRule, KafkaUserSpec, PatternType, UserRole
+
+
+def _strimzi_acl(rule: AclRule) -> dict[str, Any]:
+    return {
+        "type": "allow",
+        "host": rule.host,
+        "resource": {
+            "type": rule.resource_type.value.lower(),
+            "name": rule.resource_name,
+            "patternType": "prefix" if rule.pattern is PatternType.PREFIXED else "literal",
+        },
+        "operations": [rule.operation.value],
+    }
+
+
+def kafka_user(user: KafkaUserSpec, namespace: str, cluster: str, api_version: str) -> Manifest:
+    if user.role is UserRole.SCHEMA_REGISTRY:
+        authentication: dict[str, Any] = {"type": "tls"}
+    else:
+        authentication = {
+            "type": "scram-sha-512",
+            "password": {
+                "valueFrom": {
+                    "secretKeyRef": {"name": password_secret_name(user.username), "key": PASSWORD_KEY}
+                }
+            },
+        }
+    spec: dict[str, Any] = {"authentication": authentication}
+    if user.acls:
+        spec["authorization"] = {"type": "simple", "acls": [_strimzi_acl(rule) for rule in user.acls]}
+    return {
+        "apiVersion": api_version,
+        "kind": "KafkaUser",
+        "metadata": strimzi_meta(user.username, namespace, cluster),
+        "spec": spec,
+    }

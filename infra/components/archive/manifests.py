@@ -1,0 +1,72 @@
+"""The archive ingester and server Deployments. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.components.kubernetes import Manifest, container, deployment, secret_env
+from infra.config import ArchiveSpec
+from infra.naming import (
+    ARCHIVE_SERVER_PORT,
+    INGESTER_APP,
+    PASSWORD_KEY,
+    SERVER_APP,
+    ClusterAddress,
+    password_secret_name,
+)
+from infra.tables import ARCHIVE_INGESTER_USER
+
+CREDENTIALS_SECRET = "archive-s3-credentials"  # noqa: S105 - a Secret name
+
+
+@dataclass(frozen=True)
+class ArchivedTopics:
+    """What the ingester reads, and where it sends what it cannot store."""
+
+    alert_topics: list[str]
+    dead_letter_topic: str | None
+
+
+def _store_env(spec: ArchiveSpec, address: ClusterAddress) -> list[dict[str, Any]]:
+    bucket = spec.bucket
+    env: list[dict[str, Any]] = [
+        {"name": "ALERTDIST_ARCHIVE_BACKEND", "value": bucket.kind},
+        {"name": "ALERTDIST_ARCHIVE_BUCKET", "value": bucket.name},
+        {"name": "ALERTDIST_REGISTRY_URL", "value": address.registry_url},
+    ]
+    if bucket.kind == "s3":
+        env += [
+            {"name": "ALERTDIST_S3_ENDPOINT", "value": bucket.endpoint},
+            {"name": "AWS_REGION", "value": bucket.region},
+            secret_env("AWS_ACCESS_KEY_ID", CREDENTIALS_SECRET, "access_key_id"),
+            secret_env("AWS_SECRET_ACCESS_KEY", CREDENTIALS_SECRET, "secret_access_key"),
+        ]
+    return env
+
+
+def archive_ingester(spec: ArchiveSpec, address: ClusterAddress, topics: ArchivedTopics) -> Manifest:
+    env = [
+        *_store_env(spec, address),
+        {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
+        {"name": "ALERTDIST_KAFKA_USERNAME", "value": ARCHIVE_INGESTER_USER},
+        secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(ARCHIVE_INGESTER_USER), PASSWORD_KEY),
+        {"name": "ALERTDIST_TOPICS", "value": ",".join(topics.alert_topics)},
+        {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
+    ]
+    ingester = container(
+        INGESTER_APP, spec.image, env, args=["python", "-m", "services.archive_ingester.cli"]
+    )
+    return deployment(address.namespace, INGESTER_APP, spec.ingester_replicas, ingester)
+
+
+def archive_server(spec: ArchiveSpec, address: ClusterAddress) -> Manifest:
+    server = container(
+        SERVER_APP,
+        spec.image,
+        _store_env(spec, address),
+        args=["python", "-m", "services.archive_server.cli", "--port", str(ARCHIVE_SERVER_PORT)],
+        port=ARCHIVE_SERVER_PORT,
+        readiness_path="/v1/health",
+    )
+    return deployment(address.namespace, SERVER_APP, spec.server_replicas, server)

@@ -1,0 +1,177 @@
+"""Generic Kubernetes pieces: manifest builders (pure) and the one way to declare a manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import IngressSpec
+
+Manifest = dict[str, Any]
+
+PART_OF = {"app.kubernetes.io/part-of": "alert-distribution"}
+
+
+def meta(name: str, namespace: str, **labels: str) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": {**PART_OF, **labels}}
+
+
+def app_labels(app: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app, **PART_OF}
+
+
+def secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def container(
+    app: str,
+    image: str,
+    env: list[dict[str, Any]],
+    args: list[str] | None = None,
+    port: int | None = None,
+    readiness_path: str | None = None,
+    mounts: list[dict[str, Any]] | None = None,
+) -> Manifest:
+    """A non-root container with no privileges; `port` is named `http`, probed at `readiness_path`."""
+    spec: Manifest = {
+        "name": app,
+        "image": image,
+        "env": env,
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "512Mi"},
+            "limits": {"memory": "2Gi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if args is not None:
+        spec["args"] = args
+    if port is not None:
+        spec["ports"] = [{"name": "http", "containerPort": port}]
+    if readiness_path is not None:
+        spec["readinessProbe"] = {"httpGet": {"path": readiness_path, "port": "http"}}
+    if mounts:
+        spec["volumeMounts"] = mounts
+    return spec
+
+
+def deployment(
+    namespace: str,
+    app: str,
+    replicas: int,
+    pod_container: Manifest,
+    volumes: list[dict[str, Any]] | None = None,
+) -> Manifest:
+    """A Deployment of one container, running as the service account named after the app."""
+    pod_spec: Manifest = {"serviceAccountName": app, "containers": [pod_container]}
+    if volumes:
+        pod_spec["volumes"] = volumes
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta(app, namespace, **app_labels(app)),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
+            "template": {"metadata": {"labels": app_labels(app)}, "spec": pod_spec},
+        },
+    }
+
+
+def service(namespace: str, app: str, port: int) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(app, namespace, **app_labels(app)),
+        "spec": {
+            "selector": {"app.kubernetes.io/name": app},
+            "ports": [{"name": "http", "port": port, "targetPort": port}],
+        },
+    }
+
+
+def ingress(namespace: str, app: str, port: int, spec: IngressSpec, read_only: bool) -> Manifest:
+    """An Ingress under a path prefix; read_only lets only GET and HEAD through."""
+    annotations = {
+        "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
+        "nginx.ingress.kubernetes.io/use-regex": "true",
+    }
+    if read_only:
+        annotations["nginx.ingress.kubernetes.io/configuration-snippet"] = (
+            "limit_except GET HEAD { deny all; }"
+        )
+    metadata = meta(app, namespace, **app_labels(app))
+    metadata["annotations"] = annotations
+    prefix = spec.path_prefix.rstrip("/")
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata,
+        "spec": {
+            "ingressClassName": spec.ingress_class,
+            "rules": [
+                {
+                    "host": spec.host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": f"{prefix}(/|$)(.*)",
+                                "pathType": "ImplementationSpecific",
+                                "backend": {"service": {"name": app, "port": {"number": port}}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def service_account(namespace: str, name: str, gcp_service_account: str | None = None) -> Manifest:
+    metadata = meta(name, namespace)
+    if gcp_service_account:
+        metadata["annotations"] = {"iam.gke.io/gcp-service-account": gcp_service_account}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+_TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "Service"): k8s.core.v1.Service,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
+}
+
+
+def apply_manifest(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Declare one manifest; the resource's logical name is `<kind>-<name>` in lower case."""
+    api_version, kind = manifest["apiVersion"], manifest["kind"]
+    name = f"{kind.lower()}-{manifest['metadata']['name']}"
+    kwargs: dict[str, Any] = {"metadata": manifest["metadata"]}
+    if "spec" in manifest:
+        kwargs["spec"] = manifest["spec"]
+    typed = _TYPED.get((api_version, kind))
+    if typed is not None:
+        return typed(name, opts=opts, **kwargs)
+    return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **kwargs)
+
+
+def secret(
+    name: str, namespace: str, data: dict[str, pulumi.Input[str]], opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Secret:
+    """An Opaque Secret whose values stay Pulumi secrets end to end."""
+    return k8s.core.v1.Secret(
+        f"secret-{name}",
+        metadata={"name": name, "namespace": namespace},
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+        type="Opaque",
+        opts=opts,
+    )

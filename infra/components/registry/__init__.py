@@ -1,0 +1,69 @@
+"""The schema registry: Confluent's server at a facility, the LSST schemas registered everywhere."""
+
+from __future__ import annotations
+
+import pulumi
+
+from alertdist_common.schemas import ALERT_SUBJECT, available_versions
+from infra.components.kubernetes import apply_manifest, ingress, service, service_account
+from infra.components.registry.manifests import registry_deployment, schema_sync_job
+from infra.config import RegistrySpec
+from infra.naming import REGISTRY_APP, REGISTRY_PORT, ClusterAddress
+from infra.providers.registry import SchemaRegistration
+
+
+class SchemaRegistry(pulumi.ComponentResource):
+    """Confluent Schema Registry over the internal mTLS listener, read-only from outside, and
+    the schema sync Job that loads every LSST alert schema with its fixed id."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: RegistrySpec,
+        address: ClusterAddress,
+        depends_on: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("alertdist:registry:SchemaRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        namespace = address.namespace
+        apply_manifest(service_account(namespace, REGISTRY_APP), child)
+        deployment = apply_manifest(registry_deployment(spec, address), child)
+        registry_service = apply_manifest(service(namespace, REGISTRY_APP, REGISTRY_PORT), child)
+        if spec.ingress is not None:
+            apply_manifest(
+                ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, read_only=True), child
+            )
+        apply_manifest(
+            schema_sync_job(spec, address),
+            pulumi.ResourceOptions(parent=self, depends_on=[deployment, registry_service]),
+        )
+        self.register_outputs({})
+
+
+class SchemaRegistrations(pulumi.ComponentResource):
+    """Every LSST alert schema under `alert-packet`, id = version = MAJOR*100+MINOR (local stack)."""
+
+    def __init__(
+        self,
+        name: str,
+        registry_url: str,
+        username: str,
+        password: pulumi.Output[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("alertdist:registry:SchemaRegistrations", name, None, opts)
+        self.expected_ids = [version.schema_id for version in available_versions()]
+        self.registration = SchemaRegistration(
+            "alert-schemas",
+            {
+                "url": registry_url,
+                "subject": ALERT_SUBJECT,
+                "username": username,
+                "password": pulumi.Output.secret(password),
+                "expectedIds": self.expected_ids,
+                "schemaIds": None,
+            },
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"schemaIds": self.expected_ids})

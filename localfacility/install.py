@@ -1,0 +1,224 @@
+"""Install the facility's real servers and the Pulumi engine from package registries, pinned,
+cached by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from localfacility.settings import TOOLS_DIR, FacilitySettings
+
+GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
+_IMPORT = re.compile(r'^import _ "([^"]+)"$', re.MULTILINE)
+
+
+class InstallError(RuntimeError):
+    """A prerequisite is missing or a build failed."""
+
+
+def _digest(*paths: Path) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def _require(command: str, hint: str) -> None:
+    if shutil.which(command) is None:
+        raise InstallError(f"{command} not found: {hint}")
+
+
+def _log(message: str) -> None:
+    print(f"[install] {message}", file=sys.stderr, flush=True)
+
+
+def install_kafka(settings: FacilitySettings) -> bool:
+    """Copy the pinned Kafka jars and their dependencies from Maven Central."""
+    pom = TOOLS_DIR / "kafka" / "pom.xml"
+    libs = settings.kafka_libs_dir
+    marker = libs / ".pom.sha256"
+    digest = _digest(pom)
+    if marker.exists() and marker.read_text() == digest:
+        return False
+    _require("mvn", "install Maven (apt-get install maven)")
+    _require("java", "install a JDK 17 or newer (apt-get install openjdk-17-jdk-headless)")
+    _log("fetching Apache Kafka jars with Maven")
+    shutil.rmtree(libs, ignore_errors=True)
+    subprocess.run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
+        check=True,
+    )
+    marker.write_text(digest)
+    return True
+
+
+def go_tool_package(name: str) -> str:
+    """The Go package a wrapper module pins (the import in its tools.go)."""
+    match = _IMPORT.search((TOOLS_DIR / name / "tools.go").read_text())
+    if match is None:
+        raise InstallError(f"{TOOLS_DIR / name / 'tools.go'} names no package")
+    return match.group(1)
+
+
+_GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+
+
+def _pinned(name: str, binary: Path, *extra: str) -> tuple[bool, str]:
+    """Whether `binary` was built from the wrapper module as it is now (and `extra` inputs)."""
+    module_dir = TOOLS_DIR / name
+    digest = _digest(module_dir / "go.mod", module_dir / "go.sum") + "".join(extra)
+    marker = binary.parent / f".{binary.name}.sha256"
+    return binary.exists() and marker.exists() and marker.read_text() == digest, digest
+
+
+def _mark_built(binary: Path, digest: str) -> None:
+    (binary.parent / f".{binary.name}.sha256").write_text(digest)
+
+
+def install_go_tool(settings: FacilitySettings, name: str, ldflags: str = "") -> bool:
+    """Build one tool from its pinned wrapper module (go.mod + go.sum) via the Go proxy."""
+    binary = settings.bin_dir / name
+    current, digest = _pinned(name, binary, ldflags)
+    if current:
+        return False
+    _require("go", "install Go 1.26 or newer")
+    _log(f"building {name} from the Go module proxy")
+    settings.bin_dir.mkdir(parents=True, exist_ok=True)
+    argv = ["go", "build", "-trimpath", "-o", str(binary)]
+    argv += ["-ldflags", ldflags] if ldflags else []
+    subprocess.run(
+        [*argv, go_tool_package(name)], cwd=TOOLS_DIR / name, env={**os.environ, **_GO_ENV}, check=True
+    )
+    _mark_built(binary, digest)
+    return True
+
+
+def _required_version(name: str, module: str) -> str:
+    """The version a wrapper module's go.mod requires of `module`."""
+    for line in (TOOLS_DIR / name / "go.mod").read_text().splitlines():
+        words = line.split()
+        if module in words:
+            return words[words.index(module) + 1]
+    raise InstallError(f"{TOOLS_DIR / name / 'go.mod'} does not require {module}")
+
+
+PULUMI_PKG = "github.com/pulumi/pulumi/pkg/v3"
+KUBERNETES_PROVIDER = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+KUBERNETES_PROVIDER_CMD = "cmd/pulumi-resource-kubernetes"
+
+
+def install_pulumi_cli(settings: FacilitySettings) -> bool:
+    """The Pulumi CLI, its version stamped in as Pulumi's own release build does."""
+    stamp = f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={_required_version('pulumi', PULUMI_PKG)}"
+    return install_go_tool(settings, "pulumi", stamp)
+
+
+def install_kubernetes_provider(settings: FacilitySettings) -> bool:
+    """pulumi-resource-kubernetes, stamped with the version of the installed Python SDK (so the
+    engine loads it for that SDK's resources without a version warning).
+
+    Its main package embeds schema-embed.json and terraform-mapping-embed.json, which the module
+    does not ship; the module's own generate.go makes them from schema.json, in a build folder."""
+    binary = settings.bin_dir / "pulumi-resource-kubernetes"
+    sdk_version = version("pulumi-kubernetes")
+    current, digest = _pinned("pulumi-kubernetes", binary, sdk_version)
+    if current:
+        return False
+    _require("go", "install Go 1.26 or newer")
+    _log(f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy")
+    module_dir = TOOLS_DIR / "pulumi-kubernetes"
+    env = {**os.environ, **_GO_ENV}
+    source = subprocess.run(
+        ["go", "list", "-m", "-f", "{{.Dir}}", KUBERNETES_PROVIDER],
+        cwd=module_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    build = (settings.install_dir or settings.run_dir) / "build" / "pulumi-kubernetes"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    for name in ("main.go", "generate.go", "schema.json", "terraform-mapping.json"):
+        shutil.copyfile(Path(source, KUBERNETES_PROVIDER_CMD, name), build / name)
+    for name in ("go.mod", "go.sum"):
+        shutil.copyfile(module_dir / name, build / name)
+    subprocess.run(["go", "run", "generate.go"], cwd=build, env={**env, "VERSION": sdk_version}, check=True)
+    (build / "generate.go").unlink()
+    stamp = f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={sdk_version}"
+    settings.bin_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["go", "build", "-trimpath", "-ldflags", stamp, "-o", str(binary), "."], cwd=build, env=env, check=True
+    )
+    shutil.rmtree(build)
+    _mark_built(binary, digest)
+    return True
+
+
+ENGINE_WRAPPERS = {
+    # The engine starts the language host found next to the `pulumi` binary ...
+    "pulumi-language-python": "enginehost.language_host",
+    # ... and Python dynamic providers as the resource plugin `pulumi-python`.
+    "pulumi-resource-pulumi-python": "pulumi.dynamic",
+}
+
+
+def write_engine_wrappers(settings: FacilitySettings) -> None:
+    """The plugins the engine runs, as wrappers around this project's Python environment."""
+    settings.bin_dir.mkdir(parents=True, exist_ok=True)
+    for name, module in ENGINE_WRAPPERS.items():
+        wrapper = settings.bin_dir / name
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -u -m {module} "$@"\n')
+        wrapper.chmod(0o755)
+
+
+def ensure_postgres() -> None:
+    """PostgreSQL comes from Debian's packages; install it when it is missing."""
+    if list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        return
+    if os.geteuid() != 0:
+        raise InstallError("PostgreSQL is not installed: sudo apt-get install postgresql")
+    _log("installing PostgreSQL from Debian's packages")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
+def install_all(settings: FacilitySettings) -> list[str]:
+    """Install whatever is missing; return the names of the parts installed now."""
+    installed = []
+    ensure_postgres()
+    if install_kafka(settings):
+        installed.append("kafka")
+    for name in GO_TOOLS:
+        if install_go_tool(settings, name):
+            installed.append(name)
+    return installed + install_engine(settings)
+
+
+def install_engine(settings: FacilitySettings) -> list[str]:
+    """The Pulumi CLI, the Kubernetes provider and the wrappers of this project's plugins."""
+    installed = [name for name, step in ENGINE_STEPS.items() if step(settings)]
+    write_engine_wrappers(settings)
+    return installed
+
+
+ENGINE_STEPS = {"pulumi": install_pulumi_cli, "pulumi-resource-kubernetes": install_kubernetes_provider}
