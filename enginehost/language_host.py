@@ -43,6 +43,7 @@ def launch(request: language_pb2.RunRequest, engine_address: str) -> ProgramLaun
     entry_point = info.entry_point or request.program or "."
     argv = [
         sys.executable,
+        "-P",  # the program's folder on sys.path is the program's business, not this module's
         "-u",
         "-m",
         "enginehost.program",

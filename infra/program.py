@@ -8,14 +8,14 @@ from typing import Any
 import pulumi
 
 from infra.components.access import KafkaAccess
-from infra.components.archive import AlertArchive, LocalArchiveBuckets, S3Credentials
+from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.kafka import KafkaCluster
 from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistrations, SchemaRegistry
 from infra.components.targets import DirectKafkaTarget, StrimziTarget
 from infra.components.topics import KafkaTopics
-from infra.config import Facility, IngressSpec, StackConfig, TopicRole
+from infra.config import IngressSpec, StackConfig, TopicRole
 from infra.naming import EXTERNAL_PORT, ClusterAddress
 from infra.stack_secrets import StackSecrets, read_secrets
 from infra.stackfile import model_from_values
@@ -62,7 +62,14 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
         registry = _https(config.registry.ingress) or cluster_address(config).registry_url
         archive = _https(config.archive.ingress) or ""
     topic_replication = replication(config)
+    tls: dict[str, Any] = {}
+    if config.local is not None and config.local.tls_bootstrap_servers:
+        tls = {
+            "tlsBootstrapServers": config.local.tls_bootstrap_servers,
+            "kafkaCaFile": config.local.kafka_ca_file,
+        }
     return {
+        **tls,
         "facility": config.facility.value,
         "bootstrapServers": bootstrap,
         "securityProtocol": "SASL_PLAINTEXT",
@@ -100,11 +107,18 @@ def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs (passwords as one secret)."""
     users = stack_users(config)
     passwords = _passwords(users, secrets)
-    if config.facility is Facility.LOCAL:
+    outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(passwords)}
+    if config.local is not None:
         _declare_local(config, secrets, users, passwords)
+        assert secrets.local_registry_reader_password is not None
+        reader = {
+            "username": config.local.registry_reader_user,
+            "password": secrets.local_registry_reader_password,
+        }
+        outputs["registryReader"] = pulumi.Output.secret(reader)
     else:
         _declare_facility(config, secrets, users, passwords)
-    return {**public_outputs(config), "passwords": pulumi.Output.secret(passwords)}
+    return outputs
 
 
 def _declare_local(
@@ -117,8 +131,7 @@ def _declare_local(
     assert local is not None
     assert secrets.local_kafka_admin_password is not None
     assert secrets.local_registry_admin_password is not None
-    assert secrets.local_s3_access_key is not None
-    assert secrets.local_s3_secret_key is not None
+    assert secrets.local_s3 is not None
     target = DirectKafkaTarget(
         local.bootstrap_servers, local.kafka_admin_user, secrets.local_kafka_admin_password
     )
@@ -132,7 +145,7 @@ def _declare_local(
         local.archive_bucket,
         local.s3_endpoint,
         local.gcs_endpoint,
-        S3Credentials(secrets.local_s3_access_key, secrets.local_s3_secret_key),
+        secrets.local_s3,
     )
 
 
@@ -159,11 +172,8 @@ def _declare_facility(
         alert_topics=[topic.name for topic in config.alert_topics],
         dead_letter_topic=dead_letter.name if dead_letter else None,
     )
-    s3_credentials = None
-    if secrets.archive_s3_access_key is not None and secrets.archive_s3_secret_key is not None:
-        s3_credentials = S3Credentials(secrets.archive_s3_access_key, secrets.archive_s3_secret_key)
     AlertArchive(
-        "archive", archive_spec, address, archived, s3_credentials, depends_on=[topics, access, registry]
+        "archive", archive_spec, address, archived, secrets.archive_s3, depends_on=[topics, access, registry]
     )
     if config.producer.enabled:
         AlertProducer("producer", config.producer, address, depends_on=[topics, access, registry])

@@ -101,6 +101,7 @@ def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
     if config.local is not None:
         values["localKafkaAdminPassword"] = "PLACEHOLDER-local-kafka-admin"
         values["localRegistryAdminPassword"] = "PLACEHOLDER-local-registry-admin"
+        values["localRegistryReaderPassword"] = "PLACEHOLDER-local-registry-reader"
         values["localS3AccessKey"] = "PLACEHOLDER-local-s3-access"
         values["localS3SecretKey"] = "PLACEHOLDER-local-s3-secret"
     if config.archive is not None and config.archive.bucket.kind == "s3":

@@ -15,16 +15,23 @@ class MissingSecretError(KeyError):
 
 
 @dataclass(frozen=True)
+class S3Credentials:
+    """The keys of an S3-compatible store, as Pulumi secrets."""
+
+    access_key: pulumi.Output[str]
+    secret_key: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class StackSecrets:
     """Passwords by Kafka username, plus facility credentials where the stack needs them."""
 
     kafka_passwords: pulumi.Output[dict[str, str]]
-    archive_s3_access_key: pulumi.Output[str] | None = None
-    archive_s3_secret_key: pulumi.Output[str] | None = None
+    archive_s3: S3Credentials | None = None
     local_kafka_admin_password: pulumi.Output[str] | None = None
     local_registry_admin_password: pulumi.Output[str] | None = None
-    local_s3_access_key: pulumi.Output[str] | None = None
-    local_s3_secret_key: pulumi.Output[str] | None = None
+    local_registry_reader_password: pulumi.Output[str] | None = None
+    local_s3: S3Credentials | None = None
 
     def kafka_password(self, username: str) -> pulumi.Output[str]:
         def pick(passwords: dict[str, str]) -> str:
@@ -46,13 +53,18 @@ def read_secrets(config: pulumi.Config, stack: StackConfig) -> StackSecrets:
             kafka_passwords=passwords,
             local_kafka_admin_password=config.require_secret("localKafkaAdminPassword"),
             local_registry_admin_password=config.require_secret("localRegistryAdminPassword"),
-            local_s3_access_key=config.require_secret("localS3AccessKey"),
-            local_s3_secret_key=config.require_secret("localS3SecretKey"),
+            local_registry_reader_password=config.require_secret("localRegistryReaderPassword"),
+            local_s3=S3Credentials(
+                config.require_secret("localS3AccessKey"), config.require_secret("localS3SecretKey")
+            ),
         )
-    if stack.archive is not None and stack.archive.bucket.kind == "s3":
-        return StackSecrets(
-            kafka_passwords=passwords,
-            archive_s3_access_key=config.require_secret("archiveS3AccessKey"),
-            archive_s3_secret_key=config.require_secret("archiveS3SecretKey"),
-        )
-    return StackSecrets(kafka_passwords=passwords)
+    return StackSecrets(kafka_passwords=passwords, archive_s3=read_archive_s3(config, stack))
+
+
+def read_archive_s3(config: pulumi.Config, stack: StackConfig) -> S3Credentials | None:
+    """The archive store's S3 keys, where the facility's archive is on S3."""
+    if stack.archive is None or stack.archive.bucket.kind != "s3":
+        return None
+    return S3Credentials(
+        config.require_secret("archiveS3AccessKey"), config.require_secret("archiveS3SecretKey")
+    )

@@ -8,14 +8,14 @@ import subprocess
 import sys
 import time
 
-import httpx
-from confluent_kafka import KafkaException
+from pulumi import automation as auto
 
 from infra.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility, ServiceStatus
-from localfacility.install import InstallError, install_all
+from localfacility.install import InstallError, install_all, install_engine
 from localfacility.process import ServiceError
+from localfacility.render import render_stack
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
 
@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
         "deploy", help="deploy the local stack: topics, users, ACLs, schemas, buckets"
     )
     deploy.add_argument("--destroy", action="store_true", help="remove what the deploy made")
+    engine = commands.add_parser(
+        "pulumi",
+        help="the Pulumi CLI on this facility's backend, in its project folder (e.g. preview --stack local)",
+    )
+    engine.add_argument("arguments", nargs=argparse.REMAINDER)
+    render = commands.add_parser(
+        "render",
+        help="`pulumi up` of a facility stack in render mode: its manifests as YAML, nothing applied",
+    )
+    render.add_argument("stack", choices=["idf", "usdf"])
     archive_cmd = commands.add_parser("services", help="start or stop the archive ingester and server")
     archive_cmd.add_argument("action", choices=["up", "down"])
     archive_cmd.add_argument(
@@ -81,6 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(service.ready for service in services) else 1
     if args.command == "deploy":
         return _deploy(facility, args.destroy)
+    if args.command == "pulumi":
+        return LocalDeployment(facility).pulumi(args.arguments)
+    if args.command == "render":
+        install_engine(facility.settings)
+        work_dir = facility.settings.run_dir.parent / "render" / args.stack
+        try:
+            folder = render_stack(args.stack, work_dir, facility.settings.bin_dir)
+        except auto.CommandError as error:
+            print(f"error: the {args.stack} stack did not render: {error}", file=sys.stderr)
+            return 1
+        print(f"{len(list(folder.rglob('*.yaml')))} manifests of the {args.stack} stack in {folder}")
+        return 0
     if args.command == "services":
         archive = ArchiveServices(LocalDeployment(facility), args.archive)
         if args.action == "up":
@@ -120,24 +142,16 @@ def _stream(deployment: LocalDeployment, alerts: int, visits: int) -> int:
 
 
 def _deploy(facility: LocalFacility, destroy: bool) -> int:
+    """`pulumi up --refresh` (or `destroy`) of the local stack, through the real engine."""
     deployment = LocalDeployment(facility)
     started = time.monotonic()
     try:
         report = deployment.destroy() if destroy else deployment.up()
-    except (KafkaException, httpx.HTTPError) as error:
-        print(f"error: deploy failed: {error}", file=sys.stderr)
+    except auto.CommandError as error:
+        print(f"error: pulumi {'destroy' if destroy else 'up'} failed: {error}", file=sys.stderr)
         return 1
-    for line in report.created:
-        print(f"  + {line}")
-    for line in report.updated:
-        print(f"  ~ {line}")
-    for line in report.deleted:
-        print(f"  - {line}")
     verb = "destroyed" if destroy else "deployed"
-    print(
-        f"local stack {verb} in {time.monotonic() - started:.1f} s: {len(report.created)} created, "
-        f"{len(report.updated)} updated, {len(report.deleted)} deleted, {report.unchanged} unchanged"
-    )
+    print(f"local stack {verb} by the Pulumi engine in {time.monotonic() - started:.1f} s: {report}")
     if not destroy:
         print(f"stack outputs (with passwords, mode 0600): {deployment.outputs_file}")
     return 0

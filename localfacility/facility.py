@@ -98,7 +98,7 @@ class LocalFacility:
             pg_data = registry.postgres_data_dir(self.settings)
             if not pg_data.is_relative_to(self.settings.run_dir):
                 shutil.rmtree(pg_data.parent, ignore_errors=True)
-            for folder in (self.settings.data_dir, self.settings.conf_dir):
+            for folder in (self.settings.data_dir, self.settings.conf_dir, self.settings.engine_dir):
                 shutil.rmtree(folder, ignore_errors=True)
             self.settings.secrets_file.unlink(missing_ok=True)
             self.settings.endpoints_file.unlink(missing_ok=True)

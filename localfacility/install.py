@@ -124,7 +124,8 @@ KUBERNETES_PROVIDER_CMD = "cmd/pulumi-resource-kubernetes"
 
 def install_pulumi_cli(settings: FacilitySettings) -> bool:
     """The Pulumi CLI, its version stamped in as Pulumi's own release build does."""
-    stamp = f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={_required_version('pulumi', PULUMI_PKG)}"
+    stamped = _required_version("pulumi", PULUMI_PKG)
+    stamp = f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={stamped}"
     return install_go_tool(settings, "pulumi", stamp)
 
 
@@ -163,7 +164,10 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
     stamp = f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={sdk_version}"
     settings.bin_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["go", "build", "-trimpath", "-ldflags", stamp, "-o", str(binary), "."], cwd=build, env=env, check=True
+        ["go", "build", "-trimpath", "-ldflags", stamp, "-o", str(binary), "."],
+        cwd=build,
+        env=env,
+        check=True,
     )
     shutil.rmtree(build)
     _mark_built(binary, digest)
@@ -183,7 +187,7 @@ def write_engine_wrappers(settings: FacilitySettings) -> None:
     settings.bin_dir.mkdir(parents=True, exist_ok=True)
     for name, module in ENGINE_WRAPPERS.items():
         wrapper = settings.bin_dir / name
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -u -m {module} "$@"\n')
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -P -u -m {module} "$@"\n')
         wrapper.chmod(0o755)
 
 

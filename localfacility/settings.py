@@ -68,6 +68,11 @@ class FacilitySettings(BaseSettings):
         return self.run_dir / "secrets.json"
 
     @property
+    def engine_dir(self) -> Path:
+        """The Pulumi engine's state, passphrase file and project folder for this facility."""
+        return self.run_dir / "pulumi"
+
+    @property
     def endpoints_file(self) -> Path:
         return self.run_dir / "endpoints.json"
 

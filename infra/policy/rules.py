@@ -10,6 +10,7 @@ from typing import Any
 from infra.tables import ARCHIVE_INGESTER_USER, PRODUCER_USER, REGISTRY_GROUP, REGISTRY_TOPIC, REGISTRY_USER
 
 STRIMZI_PREFIX = "kubernetes:kafka.strimzi.io/"
+DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
 BROKER_USERNAME = re.compile(r"^[a-z][a-z0-9]*-(idf|usdf|local)$")
 NAMESPACED = re.compile(
     r"^kubernetes:(kafka\.strimzi\.io/[^:]+|apps/v1|batch/v1|core/v1|networking\.k8s\.io/v1):"
@@ -36,7 +37,8 @@ def _strimzi_kind(resource_type: str) -> str | None:
 
 
 def grants(resource_type: str, props: Props) -> list[Grant]:
-    """The ACL grants a resource creates: a Strimzi KafkaUser or a pulumi-kafka Acl."""
+    """The ACL grants a resource creates: a Strimzi KafkaUser, or a user's ACL set on a Kafka
+    managed directly (infra.providers.kafka_admin.UserAcls)."""
     if _strimzi_kind(resource_type) == "KafkaUser":
         username = props["metadata"]["name"]
         found = []
@@ -48,15 +50,11 @@ def grants(resource_type: str, props: Props) -> list[Grant]:
                     Grant(username, resource["type"].title(), resource.get("name", "*"), pattern, operation)
                 )
         return found
-    if resource_type == "kafka:index/acl:Acl":
+    if resource_type == DYNAMIC_RESOURCE and "principal" in props and "acls" in props:
+        username = props["principal"].removeprefix("User:")
         return [
-            Grant(
-                props["aclPrincipal"].removeprefix("User:"),
-                props["aclResourceType"],
-                props["aclResourceName"],
-                props["resourcePatternTypeFilter"],
-                props["aclOperation"],
-            )
+            Grant(username, acl["resourceType"], acl["resourceName"], acl["patternType"], acl["operation"])
+            for acl in props["acls"]
         ]
     return []
 

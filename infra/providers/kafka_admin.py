@@ -31,6 +31,8 @@ TIMEOUT_S = 60
 
 
 def _admin(props: dict[str, Any]) -> AdminClient:
+    """An admin client for one call; keep it referenced until its futures are done (a collected
+    client fails them with `_DESTROY`)."""
     return AdminClient(
         {
             "bootstrap.servers": props["bootstrap"],
@@ -38,6 +40,7 @@ def _admin(props: dict[str, Any]) -> AdminClient:
             "sasl.mechanism": "SCRAM-SHA-512",
             "sasl.username": props["adminUser"],
             "sasl.password": props["adminPassword"],
+            "log_level": 4,  # warnings and errors; not the client's teardown notices
         }
     )
 
@@ -51,10 +54,25 @@ class TopicProvider(ResourceProvider):
     """A topic: partitions can grow in place; a new name or replication factor replaces it."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        """Creates the topic, or adopts one that exists (as Strimzi's Topic Operator does) and
+        brings its partitions and config to the declaration."""
         topic = NewTopic(
             props["name"], int(props["partitions"]), int(props["replicationFactor"]), config=props["config"]
         )
-        _admin(props).create_topics([topic])[props["name"]].result(TIMEOUT_S)
+        admin = _admin(props)
+        try:
+            admin.create_topics([topic])[props["name"]].result(TIMEOUT_S)
+        except KafkaException as error:
+            if "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
+            live = self._live(props)
+            assert live is not None
+            if live["replicationFactor"] != int(props["replicationFactor"]):
+                raise ValueError(
+                    f"topic {props['name']} exists with replication factor {live['replicationFactor']}, "
+                    f"not {props['replicationFactor']}: delete it or declare what it has"
+                ) from error
+            self.update(props["name"], live, props)
         return CreateResult(id_=props["name"], outs=props)
 
     def _live(self, props: dict[str, Any]) -> dict[str, Any] | None:
@@ -95,7 +113,8 @@ class TopicProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         try:
-            _admin(props).delete_topics([props["name"]])[props["name"]].result(TIMEOUT_S)
+            admin = _admin(props)
+            admin.delete_topics([props["name"]])[props["name"]].result(TIMEOUT_S)
         except KafkaException as error:
             if "UNKNOWN_TOPIC" not in str(error):
                 raise
@@ -115,7 +134,8 @@ class KafkaTopic(Resource):
 def _upsert(props: dict[str, Any], password: bytes) -> None:
     credential = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS)
     upsert = UserScramCredentialUpsertion(props["username"], credential, password)
-    for future in _admin(props).alter_user_scram_credentials([upsert]).values():
+    admin = _admin(props)
+    for future in admin.alter_user_scram_credentials([upsert]).values():
         future.result(TIMEOUT_S)
 
 
@@ -127,7 +147,8 @@ class ScramUserProvider(ResourceProvider):
         return CreateResult(id_=props["username"], outs=props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        described = _admin(props).describe_user_scram_credentials([props["username"]])
+        admin = _admin(props)
+        described = admin.describe_user_scram_credentials([props["username"]])
         try:
             next(iter(described.values())).result(TIMEOUT_S)
         except KafkaException as error:
@@ -157,37 +178,51 @@ class ScramUser(Resource):
 
 
 # -- ACLs ---------------------------------------------------------------------------------------
-def acl_props(rule: AclRule) -> dict[str, str]:
+def acl_entry(rule: AclRule) -> dict[str, str]:
+    """One ALLOW binding of a user, as the resource's inputs hold it."""
     return {
-        "principal": rule.principal,
-        "host": rule.host,
-        "operation": rule.operation.value,
         "resourceType": rule.resource_type.value,
         "resourceName": rule.resource_name,
         "patternType": rule.pattern.value,
+        "operation": rule.operation.value,
+        "host": rule.host,
     }
 
 
-ACL_KEYS = ("principal", "host", "operation", "resourceType", "resourceName", "patternType")
 _OPERATIONS = {"DescribeConfigs": AclOperation.DESCRIBE_CONFIGS}
+_OPERATION_NAMES = {AclOperation.DESCRIBE_CONFIGS: "DescribeConfigs"}
 
 
-def _binding(props: dict[str, Any]) -> AclBinding:
+def _binding(principal: str, entry: dict[str, str]) -> AclBinding:
     return AclBinding(
-        ResourceType[props["resourceType"].upper()],
-        props["resourceName"],
+        ResourceType[entry["resourceType"].upper()],
+        entry["resourceName"],
         ResourcePatternType.PREFIXED
-        if props["patternType"] == PatternType.PREFIXED.value
+        if entry["patternType"] == PatternType.PREFIXED.value
         else ResourcePatternType.LITERAL,
-        props["principal"],
-        props["host"],
-        _OPERATIONS.get(props["operation"]) or AclOperation[props["operation"].upper()],
+        principal,
+        entry["host"],
+        _OPERATIONS.get(entry["operation"]) or AclOperation[entry["operation"].upper()],
         AclPermissionType.ALLOW,
     )
 
 
+def _entry(binding: AclBinding) -> dict[str, str]:
+    """A live binding in the inputs' form; a DENY (which we never declare) is kept visible."""
+    entry = {
+        "resourceType": binding.restype.name.title(),
+        "resourceName": binding.name,
+        "patternType": binding.resource_pattern_type.name.title(),
+        "operation": _OPERATION_NAMES.get(binding.operation) or binding.operation.name.title(),
+        "host": binding.host,
+    }
+    if binding.permission_type is not AclPermissionType.ALLOW:
+        entry["permission"] = binding.permission_type.name
+    return entry
+
+
 def _exactly(binding: AclBinding) -> AclBindingFilter:
-    """A filter matching this one binding (describe and delete take filters)."""
+    """A filter matching this one binding (delete takes filters)."""
     return AclBindingFilter(
         binding.restype,
         binding.name,
@@ -199,28 +234,63 @@ def _exactly(binding: AclBinding) -> AclBindingFilter:
     )
 
 
-class AclProvider(ResourceProvider):
-    """One ALLOW binding; any change replaces it."""
+def _key(entry: dict[str, str]) -> tuple[str, ...]:
+    return tuple(sorted(entry.items()))
+
+
+def _sorted(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(entries, key=_key)
+
+
+class UserAclsProvider(ResourceProvider):
+    """Every ACL of one principal, as Strimzi's User Operator owns a KafkaUser's ACLs: a refresh
+    reads the live set, and an update adds what is missing and removes what was not declared."""
+
+    def _live(self, props: dict[str, Any]) -> list[AclBinding]:
+        everything = AclBindingFilter(
+            ResourceType.ANY,
+            None,
+            ResourcePatternType.ANY,
+            props["principal"],
+            None,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        admin = _admin(props)
+        return list(admin.describe_acls(everything).result(TIMEOUT_S))
+
+    def _reconcile(self, props: dict[str, Any]) -> dict[str, Any]:
+        admin = _admin(props)
+        live = {_key(_entry(b)): b for b in self._live(props)}
+        wanted = {_key(e): _binding(props["principal"], e) for e in props["acls"]}
+        missing = [binding for key, binding in wanted.items() if key not in live]
+        extra = [_exactly(binding) for key, binding in live.items() if key not in wanted]
+        for future in (admin.create_acls(missing) if missing else {}).values():
+            future.result(TIMEOUT_S)
+        for future in (admin.delete_acls(extra) if extra else {}).values():
+            future.result(TIMEOUT_S)
+        return {**props, "acls": _sorted(props["acls"])}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        binding = _binding(props)
-        _admin(props).create_acls([binding])[binding].result(TIMEOUT_S)
-        return CreateResult(id_="|".join(str(props[key]) for key in ACL_KEYS), outs=props)
+        return CreateResult(id_=props["principal"], outs=self._reconcile(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        found = _admin(props).describe_acls(_exactly(_binding(props))).result(TIMEOUT_S)
-        return ReadResult(id_=id_ if found else None, outs=props if found else {})
+        return ReadResult(id_=id_, outs={**props, "acls": _sorted([_entry(b) for b in self._live(props)])})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _changed(olds, news, ACL_KEYS)
-        return DiffResult(changes=bool(changed), replaces=changed, delete_before_replace=True)
+        changed = ["principal"] if olds.get("principal") != news["principal"] else []
+        if _sorted(olds.get("acls", [])) != _sorted(news["acls"]):
+            changed.append("acls")
+        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k == "principal"])
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._reconcile(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        acl_filter = _exactly(_binding(props))
-        _admin(props).delete_acls([acl_filter])[acl_filter].result(TIMEOUT_S)
+        self._reconcile({**props, "acls": []})
 
 
-class KafkaAcl(Resource):
+class UserAcls(Resource):
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["adminPassword"])
-        super().__init__(AclProvider(), name, props, opts.merge(secret_outputs))
+        super().__init__(UserAclsProvider(), name, props, opts.merge(secret_outputs))

@@ -29,7 +29,7 @@ class SchemaRegistrationProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with _registry(props) as http:
-            found = registered_ids(http, props["expectedIds"])
+            found = registered_ids(http, [int(i) for i in props["expectedIds"]])
         return ReadResult(id_=id_, outs={**props, "schemaIds": found})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -22,9 +22,17 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
 
 from alertdist_common.schemas import available_versions, schema_id
 from localfacility import objectstore, registry
+from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
@@ -32,6 +40,7 @@ from localfacility.settings import PROJECT_ROOT, FacilitySettings
 from services.common.storage import alert_key
 
 from .archives import separate_archive_on
+from .kafka_helpers import admin
 from .ports import free_port
 from .test_archive import expected_object, produce
 from .test_postdeploy_faults import failed_checks
@@ -221,3 +230,26 @@ def test_the_post_deploy_suite_passes_on_the_target(
     migration: Migration, target: ArchiveServices, tmp_path: Path
 ) -> None:
     assert failed_checks(target.deployment.outputs_file, tmp_path) == set()
+
+
+def test_destroy_removes_what_the_deploy_made(target: ArchiveServices) -> None:
+    """Last in this module: `pulumi destroy` of the target's stack (its archive stopped first)."""
+    target.down()
+    deployment = target.deployment
+    passwords = deployment.passwords()
+    config = deployment.config
+    report = deployment.destroy()
+    assert report.operations.get("delete", 0) >= len(config.topics) + len(passwords), report
+    facility = deployment.facility
+    client = admin(facility)
+    left = set(client.list_topics(timeout=30).topics)
+    assert not left & {topic.name for topic in config.topics}
+    everything = AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY
+    )
+    acls = client.describe_acls(everything).result(timeout=30)
+    assert not [acl for acl in acls if acl.principal.removeprefix("User:") in passwords]
+    login = (REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value())
+    with httpx.Client(base_url=registry.registry_url(facility.settings), auth=login, timeout=15) as http:
+        assert http.get("/subjects/alert-packet/versions").status_code == 404
+    assert not deployment.outputs_file.exists()

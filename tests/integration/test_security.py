@@ -34,6 +34,12 @@ def test_no_credential_in_logs_metrics_or_tracked_files(
     texts = {path: path.read_text(errors="replace") for path in run_dir.glob("logs/*.log")}
     texts |= {path: path.read_text() for path in run_dir.glob("*.prom")}
     texts[facility.settings.endpoints_file] = facility.settings.endpoints_file.read_text()
+    engine = LocalDeployment(facility).engine
+    state = [
+        path for path in engine.state_dir.rglob("*") if path.is_file() and path != engine.passphrase_file
+    ]
+    assert any(path.suffix == ".json" for path in state)  # the engine's checkpoints are read
+    texts |= {path: path.read_text(errors="replace") for path in state}
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True
     ).stdout.split(b"\0")
@@ -55,7 +61,13 @@ def test_no_credential_in_logs_metrics_or_tracked_files(
 def test_files_holding_credentials_are_private(facility: LocalFacility, local_stack: dict[str, Any]) -> None:
     deployment = LocalDeployment(facility)
     settings = facility.settings
-    private = [settings.secrets_file, deployment.passwords_file, deployment.outputs_file]
+    engine = deployment.engine
+    private = [
+        settings.secrets_file,
+        deployment.outputs_file,
+        engine.passphrase_file,
+        engine.config_file("local"),
+    ]
     private.append(settings.conf_dir / "kafka" / "server.properties")  # the registry's config holds none
     modes = {str(path): oct(path.stat().st_mode & 0o777) for path in private}
     assert modes == dict.fromkeys(modes, "0o600")

@@ -211,16 +211,6 @@ def test_producer_fails_clearly_on_wrong_password_and_bad_files(
     assert "not an Avro container file" in bad_file.stderr
 
 
-def test_the_deploy_is_idempotent(local_stack: dict[str, Any]) -> None:
-    from localfacility.deploy import LocalDeployment
-    from localfacility.facility import LocalFacility
-    from localfacility.settings import FacilitySettings
-
-    report = LocalDeployment(LocalFacility(FacilitySettings())).up()
-    assert not report.changed
-    assert report.unchanged > 80
-
-
 def test_facility_stream_runs_the_producer_with_the_stack_credentials(local_stack: dict[str, Any]) -> None:
     before = sum(_end_offsets_as(local_stack, "fink-local").values())
     result = subprocess.run(
@@ -241,49 +231,3 @@ def _end_offsets_as(outputs: dict[str, Any], user: str) -> dict[int, int]:
         return topic_end_offsets(consumer, TOPIC)
     finally:
         consumer.close()
-
-
-def test_the_deploy_repairs_acl_drift(facility: Any, local_stack: dict[str, Any]) -> None:
-    """A stray grant is removed and a missing one restored, as `pulumi up` would."""
-    from confluent_kafka.admin import (
-        AclBinding,
-        AclBindingFilter,
-        AclOperation,
-        AclPermissionType,
-        ResourcePatternType,
-        ResourceType,
-    )
-
-    from localfacility.deploy import LocalDeployment
-
-    from .kafka_helpers import admin
-
-    stray = AclBinding(
-        ResourceType.TOPIC,
-        DEAD_LETTER,
-        ResourcePatternType.LITERAL,
-        "User:fink-local",
-        "*",
-        AclOperation.READ,
-        AclPermissionType.ALLOW,
-    )
-    wanted = AclBindingFilter(
-        ResourceType.TOPIC,
-        TOPIC,
-        ResourcePatternType.LITERAL,
-        "User:lasair-local",
-        "*",
-        AclOperation.READ,
-        AclPermissionType.ALLOW,
-    )
-    client = admin(facility)
-    for future in client.create_acls([stray]).values():
-        future.result(timeout=30)
-    for future in client.delete_acls([wanted]).values():
-        assert len(future.result(timeout=30)) == 1
-
-    report = LocalDeployment(facility).up()
-    assert report.created == ["acl User:lasair-local READ TOPIC:alerts-simulated"]
-    assert report.deleted == [f"acl User:fink-local READ TOPIC:{DEAD_LETTER}"]
-    assert client.describe_acls(wanted).result(timeout=30)
-    assert not LocalDeployment(facility).up().changed

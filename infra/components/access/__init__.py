@@ -10,7 +10,7 @@ from infra.components.access.manifests import kafka_user
 from infra.components.kubernetes import apply_manifest, secret
 from infra.components.targets import DirectKafkaTarget, KafkaTarget, StrimziTarget
 from infra.naming import PASSWORD_KEY, password_secret_name
-from infra.providers.kafka_admin import KafkaAcl, ScramUser, acl_props
+from infra.providers.kafka_admin import ScramUser, UserAcls, acl_entry
 from infra.tables import KafkaUserSpec
 
 
@@ -52,14 +52,15 @@ class KafkaAccess(pulumi.ComponentResource):
         )
 
     def _direct_user(self, user: KafkaUserSpec, target: DirectKafkaTarget) -> None:
-        credential = ScramUser(
-            f"scram-{user.username}",
-            {**target.login(), "username": user.username, "password": self.passwords[user.username]},
+        login = target.login()
+        if user.username in self.passwords:
+            ScramUser(
+                f"scram-{user.username}",
+                {**login, "username": user.username, "password": self.passwords[user.username]},
+                pulumi.ResourceOptions(parent=self),
+            )
+        UserAcls(
+            f"acls-{user.username}",
+            {**login, "principal": f"User:{user.username}", "acls": [acl_entry(rule) for rule in user.acls]},
             pulumi.ResourceOptions(parent=self),
         )
-        for rule in user.acls:
-            KafkaAcl(
-                f"acl-{user.username}-{rule.resource_type.value}-{rule.resource_name}-{rule.operation.value}".lower(),
-                {**target.login(), **acl_props(rule)},
-                pulumi.ResourceOptions(parent=self, depends_on=[credential]),
-            )

@@ -9,7 +9,7 @@ import pytest
 from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs
 
 from infra.policy.pack import policies
-from infra.policy.rules import RULES
+from infra.policy.rules import DYNAMIC_RESOURCE, RULES
 from infra.stackfile import stack_names
 from tests.unit.infra.test_program import program
 
@@ -71,16 +71,27 @@ def test_a_broker_that_can_write_is_refused() -> None:
     ]
 
 
-def test_a_broker_joining_another_brokers_group_is_refused() -> None:
-    acl = first("local", "kafka:index/acl:Acl")
-    acl.update(
-        aclPrincipal="User:fink-local",
-        aclResourceType="Group",
-        aclResourceName="lasair-local",
-        resourcePatternTypeFilter="Prefixed",
-        aclOperation="All",
+def local_acl_set(
+    principal: str, resource_type: str, name: str, pattern: str, operation: str
+) -> dict[str, Any]:
+    """The local stack's ACL set of a user, holding the one grant given."""
+    acl_set = next(
+        copy.deepcopy(r.inputs) for r in program("local").of_type(DYNAMIC_RESOURCE) if "principal" in r.inputs
     )
-    assert violations("kafka:index/acl:Acl", acl, "least-privilege-kafka-acls")
+    entry = {
+        "resourceType": resource_type,
+        "resourceName": name,
+        "patternType": pattern,
+        "operation": operation,
+    }
+    return {**acl_set, "principal": principal, "acls": [{**entry, "host": "*"}]}
+
+
+def test_a_broker_joining_another_brokers_group_is_refused() -> None:
+    acl = local_acl_set("User:fink-local", "Group", "lasair-local", "Prefixed", "All")
+    assert violations(DYNAMIC_RESOURCE, acl, "least-privilege-kafka-acls")
+    allowed = local_acl_set("User:fink-local", "Group", "fink-local", "Prefixed", "All")
+    assert violations(DYNAMIC_RESOURCE, allowed, "least-privilege-kafka-acls") == []
 
 
 @pytest.mark.parametrize(
@@ -97,15 +108,8 @@ def test_a_broker_joining_another_brokers_group_is_refused() -> None:
 def test_service_and_broker_overreach_is_refused(
     principal: str, resource_type: str, name: str, operation: str
 ) -> None:
-    acl = first("local", "kafka:index/acl:Acl")
-    acl.update(
-        aclPrincipal=principal,
-        aclResourceType=resource_type,
-        aclResourceName=name,
-        resourcePatternTypeFilter="Literal",
-        aclOperation=operation,
-    )
-    assert len(violations("kafka:index/acl:Acl", acl)) == 1
+    acl = local_acl_set(principal, resource_type, name, "Literal", operation)
+    assert len(violations(DYNAMIC_RESOURCE, acl)) == 1
 
 
 def test_an_under_replicated_facility_topic_is_refused() -> None:

@@ -7,7 +7,7 @@ from functools import cache
 
 import pytest
 
-from infra.render import ProgramRun, plaintext_leaks, run_program
+from infra.render import ProgramRun, Registered, plaintext_leaks, run_program
 from infra.stackfile import load_stack, stack_names
 
 FACILITY_STACKS = [s for s in stack_names() if load_stack(s).facility.value != "local"]
@@ -33,7 +33,7 @@ def test_every_real_stack_is_covered() -> None:
 
 
 def grants(run: ProgramRun) -> set[Grant]:
-    """Every ACL the stack creates, from KafkaUser CRs at a facility or kafka.Acl locally."""
+    """Every ACL the stack creates, from KafkaUser CRs at a facility or user ACL sets locally."""
     found: set[Grant] = set()
     for user in run.strimzi("KafkaUser"):
         principal = f"User:{user.inputs['metadata']['name']}"
@@ -42,19 +42,24 @@ def grants(run: ProgramRun) -> set[Grant]:
             pattern = {"prefix": "Prefixed", "literal": "Literal"}[resource["patternType"]]
             for operation in acl["operations"]:
                 found.add((principal, resource["type"].title(), resource["name"], pattern, operation))
-    for acl in run.of_type("kafka:index/acl:Acl"):
-        i = acl.inputs
-        assert i["aclPermissionType"] == "Allow"
-        found.add(
-            (
-                i["aclPrincipal"],
-                i["aclResourceType"],
-                i["aclResourceName"],
-                i["resourcePatternTypeFilter"],
-                i["aclOperation"],
+    for acl_set in dynamic(run, "principal"):
+        for acl in acl_set.inputs["acls"]:
+            assert "permission" not in acl  # only ALLOW is declared
+            found.add(
+                (
+                    acl_set.inputs["principal"],
+                    acl["resourceType"],
+                    acl["resourceName"],
+                    acl["patternType"],
+                    acl["operation"],
+                )
             )
-        )
     return found
+
+
+def dynamic(run: ProgramRun, key: str) -> list[Registered]:
+    """The local stack's dynamic resources whose inputs hold `key` (each provider's own)."""
+    return [r for r in run.of_type("pulumi-python:dynamic:Resource") if key in r.inputs]
 
 
 def expected_broker_grants(stack: str) -> set[Grant]:
@@ -155,7 +160,7 @@ def test_no_plaintext_secret_in_any_resource_input(stack: str) -> None:
 def test_passwords_are_secret_outputs_for_every_login_user(stack: str) -> None:
     run = program(stack)
     assert "passwords" in run.secret_outputs
-    assert not run.secret_outputs - {"passwords"}
+    assert not run.secret_outputs - {"passwords", "registryReader"}
     users = run.outputs["users"]
     assert set(run.outputs["passwords"]) == {u for u, role in users.items() if role != "schema-registry"}
     assert run.outputs["alertTopics"] == [t.name for t in load_stack(stack).alert_topics]
@@ -194,24 +199,23 @@ def test_registry_is_read_only_from_outside_and_synced_by_a_job(stack: str) -> N
     assert job.inputs["metadata"]["name"].startswith("schema-sync")
 
 
-def test_archive_bucket_follows_the_facility() -> None:
-    assert [r.inputs["name"] for r in program("idf").of_type("gcp:storage/bucket:Bucket")] == [
-        "rubin-alert-archive-idf"
-    ]
-    assert not program("idf").of_type("aws:s3/bucket:Bucket")
-    assert len(program("usdf").of_type("aws:s3/bucket:Bucket")) == 1
-    assert not program("usdf").of_type("gcp:storage/bucket:Bucket")
+def test_the_main_program_needs_no_helm_repository_or_cloud_provider() -> None:
+    """What the engine cannot run here lives in the prerequisites program (tests/unit/infra/prerequisites)."""
+    for stack in FACILITY_STACKS:
+        types = {r.type for r in program(stack).resources}
+        assert not {t for t in types if t.startswith(("gcp:", "aws:", "kubernetes:helm"))}, stack
 
 
 def test_local_stack_manages_kafka_directly() -> None:
     run = program("local")
-    assert not [r for r in run.resources if r.type.startswith("kubernetes:")]
-    assert {t.inputs["name"] for t in run.of_type("kafka:index/topic:Topic")} == {
-        t.name for t in load_stack("local").topics
-    }
-    assert {
-        c.inputs["username"] for c in run.of_type("kafka:index/userScramCredential:UserScramCredential")
-    } == set(run.outputs["users"])
-    (registration,) = run.of_type("pulumi-python:dynamic:Resource")
+    assert not [r for r in run.resources if r.type.startswith(("kubernetes:", "kafka:"))]
+    topics = {t.inputs["name"]: t.inputs for t in dynamic(run, "replicationFactor")}
+    assert set(topics) == {t.name for t in load_stack("local").topics}
+    assert all(topic["adminUser"] == "admin" for topic in topics.values())
+    scram_users = {u.inputs["username"] for u in dynamic(run, "username") if "subject" not in u.inputs}
+    assert scram_users == set(run.outputs["users"])
+    (registration,) = dynamic(run, "expectedIds")
     assert registration.inputs["subject"] == "alert-packet"
     assert 1101 in registration.inputs["expectedIds"]
+    buckets = {(b.inputs["kind"], b.inputs["name"]) for b in dynamic(run, "kind")}
+    assert buckets == {("s3", "alert-archive"), ("gcs", "alert-archive")}

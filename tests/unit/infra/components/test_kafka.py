@@ -5,8 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from infra.components.kafka import KafkaCluster
-
-from .conftest import RecordingMocks, cluster_spec, when_declared
+from tests.unit.infra.conftest import RecordingMocks, cluster_spec, when_declared
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
@@ -29,7 +28,10 @@ def test_cluster_declares_pools_and_the_kafka_cr_in_its_namespace(
         pools = {pool["metadata"]["name"]: pool["spec"] for pool in mocks.of_kind("KafkaNodePool")}
         assert pools["broker"]["replicas"] == 4
         assert pools["controller"]["roles"] == ["controller"]
-        (chart,) = [a for a in mocks.declared if a.typ == "kubernetes:helm.sh/v4:Chart"]
-        assert chart.inputs["values"]["watchNamespaces"] == ["alerts-test"]
+        (namespace,) = mocks.of_kind("Namespace")
+        assert namespace["metadata"] == {"name": "alerts-test"}
+        assert not [
+            a for a in mocks.declared if a.typ.startswith("kubernetes:helm")
+        ]  # in infra/prerequisites
 
     return when_declared(cluster).apply(check)

@@ -10,8 +10,7 @@ from infra.components.targets import StrimziTarget
 from infra.components.topics import KafkaTopics
 from infra.config import TopicRole, TopicSpec
 from infra.tables import AclRule, KafkaUserSpec, Operation, PatternType, Replication, ResourceType, UserRole
-
-from .conftest import RecordingMocks, when_declared
+from tests.unit.infra.conftest import RecordingMocks, when_declared
 
 
 def _target() -> StrimziTarget:

@@ -1,7 +1,8 @@
-"""Pulumi mocks that record what a component declares, for testing one component at a time."""
+"""Pulumi mocks that record what a component or program declares, for testing one part at a time."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pulumi
@@ -23,6 +24,10 @@ class RecordingMocks(Mocks):
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         return {}, None
 
+    def inputs_of(self, resource_type: str) -> list[dict[str, Any]]:
+        """Inputs of every declared resource of one type token."""
+        return [a.inputs for a in self.declared if a.typ == resource_type]
+
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Inputs of every declared Kubernetes object of one kind (`Deployment`, `KafkaTopic`, ...)."""
         return [
@@ -34,9 +39,12 @@ def when_declared(component: pulumi.Resource) -> pulumi.Output[str]:
     """Resolves once every child of `component` is declared (depending on a component waits for
     its children; its own URN resolves before them)."""
     probe = pulumi.CustomResource(
-        "test:index:Probe", "probe", {}, opts=pulumi.ResourceOptions(depends_on=[component])
+        "test:index:Probe", f"probe-{next(_PROBES)}", {}, opts=pulumi.ResourceOptions(depends_on=[component])
     )
     return probe.urn
+
+
+_PROBES = itertools.count()
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""The prerequisites: the Strimzi operator and the archive bucket."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import ArchiveSpec, GcsBucketSpec, S3BucketSpec, StrimziSpec
+from infra.naming import INGESTER_APP, SERVER_APP
+from infra.stack_secrets import S3Credentials
+
+STRIMZI_CHART_REPO = "https://strimzi.io/charts/"
+
+
+class StrimziOperator(pulumi.ComponentResource):
+    """Strimzi's operator (Helm chart, pinned), watching the alert distribution namespace only."""
+
+    def __init__(
+        self, name: str, spec: StrimziSpec, watched_namespace: str, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("alertdist:prerequisites:StrimziOperator", name, None, opts)
+        namespace = k8s.core.v1.Namespace(
+            "namespace-strimzi", metadata={"name": spec.namespace}, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.chart = k8s.helm.v4.Chart(
+            "strimzi-operator",
+            chart="strimzi-kafka-operator",
+            version=spec.chart_version,
+            namespace=spec.namespace,
+            repository_opts={"repo": STRIMZI_CHART_REPO},
+            values={"watchNamespaces": [watched_namespace], "watchAnyNamespace": False},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        self.register_outputs({})
+
+
+class ArchiveBucket(pulumi.ComponentResource):
+    """The archive's bucket, protected: GCS at idf (the ingester writes and the server reads through
+    workload identity), S3-compatible at usdf."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ArchiveSpec,
+        namespace: str,
+        s3_credentials: S3Credentials | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("alertdist:prerequisites:ArchiveBucket", name, None, opts)
+        if isinstance(spec.bucket, GcsBucketSpec):
+            self.bucket_name = self._gcs(spec, spec.bucket, namespace)
+        else:
+            if s3_credentials is None:
+                raise ValueError("an S3 archive needs archiveS3AccessKey and archiveS3SecretKey")
+            self.bucket_name = self._s3(spec.bucket, s3_credentials)
+        self.register_outputs({"bucket": self.bucket_name})
+
+    def _gcs(self, spec: ArchiveSpec, bucket: GcsBucketSpec, namespace: str) -> pulumi.Output[str]:
+        import pulumi_gcp as gcp
+
+        created = gcp.storage.Bucket(
+            "archive-bucket",
+            name=bucket.name,
+            project=bucket.project,
+            location=bucket.location,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            versioning={"enabled": False},
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        if spec.gcp_service_account:
+            roles = {INGESTER_APP: "roles/storage.objectAdmin", SERVER_APP: "roles/storage.objectViewer"}
+            for app, role in roles.items():
+                gcp.storage.BucketIAMMember(
+                    f"archive-{app}-access",
+                    bucket=created.name,
+                    role=role,
+                    member=f"serviceAccount:{spec.gcp_service_account}",
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                gcp.serviceaccount.IAMMember(
+                    f"archive-{app}-workload-identity",
+                    service_account_id=f"projects/{bucket.project}/serviceAccounts/{spec.gcp_service_account}",
+                    role="roles/iam.workloadIdentityUser",
+                    member=f"serviceAccount:{bucket.project}.svc.id.goog[{namespace}/{app}]",
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+        return created.name
+
+    def _s3(self, bucket: S3BucketSpec, credentials: S3Credentials) -> pulumi.Output[str]:
+        import pulumi_aws as aws
+
+        provider = aws.Provider(
+            "archive-s3",
+            region=bucket.region,
+            access_key=credentials.access_key,
+            secret_key=credentials.secret_key,
+            endpoints=[{"s3": bucket.endpoint}],
+            s3_use_path_style=True,
+            skip_credentials_validation=True,
+            skip_metadata_api_check=True,
+            skip_region_validation=True,
+            skip_requesting_account_id=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        created = aws.s3.Bucket(
+            "archive-bucket",
+            bucket=bucket.name,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=True),
+        )
+        return created.bucket

@@ -1,0 +1,81 @@
+"""Validation of Kubernetes manifests against their real API schemas: Strimzi's CRDs (from
+../shared/strimzi-crds/<chart version>/, or ALERTDIST_STRIMZI_CRDS) and the core Kubernetes API.
+Used on the mocks' record (tests/unit) and on the YAML the engine renders (tests/integration)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+KUBERNETES_VERSION = "1.33.0"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def crd_dir(chart_version: str) -> Path | None:
+    """The Strimzi CRD files for a chart version, where this machine has them."""
+    roots = [os.environ.get("ALERTDIST_STRIMZI_CRDS"), REPO.parent / "shared" / "strimzi-crds"]
+    for root in filter(None, roots):
+        candidate = Path(root) / chart_version
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _closed(schema: Any) -> Any:
+    """The API server prunes unknown fields silently; treat them as errors instead."""
+    if isinstance(schema, dict):
+        schema = {key: _closed(value) for key, value in schema.items()}
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    return schema
+
+
+@cache
+def crd_schemas(chart_version: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> the served openAPIV3Schema, closed against unknown fields."""
+    directory = crd_dir(chart_version)
+    assert directory is not None
+    schemas = {}
+    for path in sorted(directory.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                schemas[(f"{group}/{version['name']}", kind)] = _closed(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+def is_strimzi(manifest: dict[str, Any]) -> bool:
+    return str(manifest["apiVersion"]).startswith("kafka.strimzi.io/")
+
+
+def validate_strimzi(manifest: dict[str, Any], chart_version: str) -> None:
+    """Raises jsonschema.ValidationError where the object does not match the served CRD schema."""
+    schema = crd_schemas(chart_version).get((manifest["apiVersion"], manifest["kind"]))
+    assert schema is not None, f"Strimzi {chart_version} does not serve {manifest['apiVersion']}"
+    jsonschema.validate({key: value for key, value in manifest.items() if key != "metadata"}, schema)
+
+
+def validate_core(manifest: dict[str, Any]) -> None:
+    """Raises kubernetes_validate.ValidationError where the object does not match the API."""
+    kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def type_token(manifest: dict[str, Any]) -> str:
+    """The Pulumi type of a manifest (`kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:Secret`)."""
+    api_version = manifest["apiVersion"]
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{manifest['kind']}"

@@ -1,0 +1,66 @@
+"""The prerequisites program (operator and bucket) under Pulumi mocks: the one part of the bundle the
+engine cannot run here (no Helm repository, no GCP or AWS provider)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.prerequisites.components import ArchiveBucket, StrimziOperator
+from infra.prerequisites.program import declare
+from infra.stack_secrets import S3Credentials
+from infra.stackfile import load_stack
+from tests.unit.infra.conftest import RecordingMocks, when_declared
+
+
+def _run(mocks: RecordingMocks, stack: str) -> pulumi.Output[Any]:
+    """The prerequisites of a real stack file, resolved once all of it is declared."""
+    config = load_stack(stack)
+    assert config.kafka is not None
+    assert config.archive is not None
+    keys = S3Credentials(pulumi.Output.secret("access"), pulumi.Output.secret("secret"))
+    operator = StrimziOperator("strimzi", config.kafka.strimzi, config.namespace)
+    bucket = ArchiveBucket("archive", config.archive, config.namespace, keys if stack == "usdf" else None)
+    return pulumi.Output.all(when_declared(operator), when_declared(bucket))
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_idf_gets_a_protected_gcs_bucket_and_workload_identity(mocks: RecordingMocks) -> pulumi.Output[Any]:
+    def check(_: object) -> None:
+        (bucket,) = [a for a in mocks.declared if a.typ == "gcp:storage/bucket:Bucket"]
+        assert bucket.inputs["name"] == "rubin-alert-archive-idf"
+        assert bucket.inputs["publicAccessPrevention"] == "enforced"
+        roles = {
+            a.inputs["role"] for a in mocks.declared if a.typ == "gcp:storage/bucketIAMMember:BucketIAMMember"
+        }
+        assert roles == {"roles/storage.objectAdmin", "roles/storage.objectViewer"}
+        identities = [
+            a.inputs["member"] for a in mocks.declared if a.typ == "gcp:serviceaccount/iAMMember:IAMMember"
+        ]
+        assert sorted(identities) == [
+            "serviceAccount:alert-stream-idf.svc.id.goog[alert-distribution/archive-ingester]",
+            "serviceAccount:alert-stream-idf.svc.id.goog[alert-distribution/archive-server]",
+        ]
+        assert not [a for a in mocks.declared if a.typ.startswith("aws:")]
+
+    return _run(mocks, "idf").apply(check)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_usdf_gets_an_s3_bucket_and_the_operator(mocks: RecordingMocks) -> pulumi.Output[Any]:
+    def check(_: object) -> None:
+        (bucket,) = [a for a in mocks.declared if a.typ == "aws:s3/bucket:Bucket"]
+        assert bucket.inputs["bucket"] == "rubin-alert-archive-usdf"
+        (chart,) = [a for a in mocks.declared if a.typ == "kubernetes:helm.sh/v4:Chart"]
+        assert chart.inputs["version"] == load_stack("usdf").kafka.strimzi.chart_version  # type: ignore[union-attr]
+        assert chart.inputs["values"]["watchNamespaces"] == ["alert-distribution"]
+        assert not [a for a in mocks.declared if a.typ.startswith("gcp:")]
+
+    return _run(mocks, "usdf").apply(check)
+
+
+def test_the_local_stack_has_no_prerequisites() -> None:
+    with pytest.raises(ValueError, match="no prerequisites"):
+        declare(load_stack("local"), None)
