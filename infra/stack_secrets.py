@@ -38,7 +38,7 @@ class StackSecrets:
             if username not in passwords:
                 raise MissingSecretError(
                     f"no password for Kafka user {username!r} in kafkaUserPasswords: "
-                    "set it with `pulumi config set --secret --path kafkaUserPasswords.<user> <password>`"
+                    "set it with `pulumi config set --secret --path alertdist:kafkaUserPasswords.<user>`"
                 )
             return passwords[username]
 

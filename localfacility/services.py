@@ -4,7 +4,7 @@ run from this project's own entry points with the local stack's service credenti
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -100,6 +100,11 @@ class ArchiveServices:
         }
 
     def ingester_spec(self) -> ServiceSpec:
+        """The ingester as started: with its Kafka login from the stack outputs."""
+        return replace(self._ingester_process(), env=self.ingester_env())
+
+    def _ingester_process(self) -> ServiceSpec:
+        """The ingester as found and stopped (no login needed: the stack may be gone)."""
         return ServiceSpec(
             name=self.ingester_name,
             argv=[
@@ -109,7 +114,6 @@ class ArchiveServices:
                 "--metrics-file",
                 str(self.metrics_file),
             ],
-            env=self.ingester_env(),
             ready=lambda: True,
             start_timeout=10,
         )
@@ -146,4 +150,5 @@ class ArchiveServices:
 
     def down(self) -> list[str]:
         supervisor = self.deployment.facility.supervisor
-        return [spec.name for spec in reversed(self.specs()) if supervisor.stop(spec)]
+        running = [self._ingester_process(), self.server_spec()]
+        return [spec.name for spec in reversed(running) if supervisor.stop(spec)]

@@ -221,7 +221,7 @@ def _entry(binding: AclBinding) -> dict[str, str]:
     return entry
 
 
-def _exactly(binding: AclBinding) -> AclBindingFilter:
+def exact_filter(binding: AclBinding) -> AclBindingFilter:
     """A filter matching this one binding (delete takes filters)."""
     return AclBindingFilter(
         binding.restype,
@@ -264,7 +264,7 @@ class UserAclsProvider(ResourceProvider):
         live = {_key(_entry(b)): b for b in self._live(props)}
         wanted = {_key(e): _binding(props["principal"], e) for e in props["acls"]}
         missing = [binding for key, binding in wanted.items() if key not in live]
-        extra = [_exactly(binding) for key, binding in live.items() if key not in wanted]
+        extra = [exact_filter(binding) for key, binding in live.items() if key not in wanted]
         for future in (admin.create_acls(missing) if missing else {}).values():
             future.result(TIMEOUT_S)
         for future in (admin.delete_acls(extra) if extra else {}).values():

@@ -9,13 +9,13 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AclBinding,
-    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     ResourcePatternType,
     ResourceType,
 )
 
+from infra.providers.kafka_admin import exact_filter
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 
@@ -37,18 +37,6 @@ def _grant(user: str, topic: str) -> AclBinding:
     )
 
 
-def _exactly(binding: AclBinding) -> AclBindingFilter:
-    return AclBindingFilter(
-        binding.restype,
-        binding.name,
-        binding.resource_pattern_type,
-        binding.principal,
-        binding.host,
-        binding.operation,
-        binding.permission_type,
-    )
-
-
 def test_a_second_up_changes_nothing_and_preview_expects_no_changes(
     facility: LocalFacility, local_stack: dict[str, Any]
 ) -> None:
@@ -65,7 +53,7 @@ def test_acl_drift_is_found_by_preview_and_repaired_by_up(
     """A grant deleted by hand and a stray one added by hand: the user's ACL set owns both."""
     client = admin(facility)
     wanted, stray = _grant("lasair-local", TOPIC), _grant("fink-local", DEAD_LETTER)
-    for future in client.delete_acls([_exactly(wanted)]).values():
+    for future in client.delete_acls([exact_filter(wanted)]).values():
         assert len(future.result(timeout=30)) == 1
     for future in client.create_acls([stray]).values():
         future.result(timeout=30)
@@ -74,8 +62,8 @@ def test_acl_drift_is_found_by_preview_and_repaired_by_up(
     assert deployment.preview().operations.get("update") == 2  # lasair's and fink's ACL sets
     report = deployment.up()
     assert report.operations.get("update") == 2, report
-    assert client.describe_acls(_exactly(wanted)).result(timeout=30)
-    assert not client.describe_acls(_exactly(stray)).result(timeout=30)
+    assert client.describe_acls(exact_filter(wanted)).result(timeout=30)
+    assert not client.describe_acls(exact_filter(stray)).result(timeout=30)
     assert not deployment.up().changed
 
 

@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = {"alertdist_common", "services", "infra", "localfacility", "benchmarks", "tests"}
+PROJECT_PACKAGES = {
+    "alertdist_common",
+    "services",
+    "infra",
+    "enginehost",
+    "localfacility",
+    "benchmarks",
+    "tests",
+}
 MAY_IMPORT = {
     "alertdist_common": set(),
+    "enginehost": set(),
     "services": {"alertdist_common"},
     "infra": {"alertdist_common"},
     "localfacility": {"alertdist_common", "services", "infra"},

@@ -129,3 +129,23 @@ def test_strimzi_api_version_is_a_config_choice_the_chart_must_serve(
     else:
         with pytest.raises(ValidationError, match=r"serves? only"):
             StackConfig.model_validate(values)
+
+
+def test_every_documented_config_set_names_the_programs_namespace() -> None:
+    """The project is `alert-distribution` but the program reads `alertdist:` keys: a key set
+    without the namespace lands where nothing reads it (found when the engine first ran)."""
+    root = stack_file("idf").parent.parent
+    documents = [
+        *sorted((root / "stacks").glob("Pulumi.*.yaml")),
+        root / "docs" / "migration.md",
+        root / "README.md",
+    ]
+    commands = [
+        line for path in documents for line in path.read_text().splitlines() if "pulumi config set" in line
+    ]
+    assert len(commands) >= 5
+    for line in commands:
+        words = line.split("pulumi config set", 1)[1].split()
+        keys = [w.strip("'\"") for w in words if not w.startswith("-") and w not in ("usdf", "idf", "local")]
+        assert keys, line
+        assert keys[0].startswith("alertdist:"), line
