@@ -193,7 +193,21 @@ class StackConfig(_Model):
                 raise ValueError(f"the {self.facility} stack needs `kafka` and `archive`")
             if self.kafka.min_insync_replicas >= self.replication_factor:
                 raise ValueError("minInsyncReplicas must be below the replication factor")
+            self._ingresses_apart_from_kafka()
         return self
+
+    def _ingresses_apart_from_kafka(self) -> None:
+        """Kafka's bootstrap and broker hosts are LoadBalancer Services, each with an address of
+        its own; the ingresses share the ingress controller's. One DNS name cannot be both."""
+        assert self.kafka is not None
+        kafka_hosts = {self.kafka.external.bootstrap_host, *self.kafka.external.broker_hosts}
+        ingresses = [self.registry.ingress, self.archive.ingress if self.archive else None]
+        clashes = sorted({i.host for i in ingresses if i is not None} & kafka_hosts)
+        if clashes:
+            raise ValueError(
+                f"ingress host(s) {', '.join(clashes)} are also Kafka LoadBalancer hosts: "
+                "one DNS name cannot point at both; give the ingresses a host of their own"
+            )
 
     @property
     def alert_topics(self) -> list[TopicSpec]:

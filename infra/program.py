@@ -19,7 +19,7 @@ from infra.config import IngressSpec, StackConfig, TopicRole
 from infra.naming import EXTERNAL_PORT, ClusterAddress
 from infra.stack_secrets import StackSecrets, read_secrets
 from infra.stackfile import model_from_values
-from infra.tables import KafkaUserSpec, UserRole, replication, stack_users
+from infra.tables import ADMIN_USER, KafkaUserSpec, UserRole, kafka_users, replication, stack_users
 
 
 def load_stack_config(config: pulumi.Config) -> StackConfig:
@@ -90,7 +90,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
             }
             for topic in config.topics
         },
-        "users": {user.username: user.role.value for user in stack_users(config)},
+        "users": {user.username: user.role.value for user in kafka_users(config)},
     }
 
 
@@ -107,7 +107,10 @@ def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     """Declare every resource of the stack; return the stack outputs (passwords as one secret)."""
     users = stack_users(config)
     passwords = _passwords(users, secrets)
-    outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(passwords)}
+    # The operators' super user is in the Kafka CR and its Secret, never in the outputs that CI
+    # and the post-deploy suite read with --show-secrets.
+    exported = {user: password for user, password in passwords.items() if user != ADMIN_USER}
+    outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(exported)}
     if config.local is not None:
         _declare_local(config, secrets, users, passwords)
         assert secrets.local_registry_reader_password is not None

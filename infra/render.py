@@ -37,6 +37,7 @@ class Registered:
     custom: bool
     inputs: dict[str, Any]
     wire: dict[str, Any]  # serialized inputs, secrets still wrapped
+    retain_on_delete: bool = False
 
     @property
     def parent_type(self) -> str:
@@ -88,6 +89,7 @@ class _RecordingMonitor(MockMonitor):
                     custom=request.custom,
                     inputs=unwrap_secrets(self.resources[response.urn].state),
                     wire=json_format.MessageToDict(request.object),
+                    retain_on_delete=request.retainOnDelete,
                 )
             )
         return response

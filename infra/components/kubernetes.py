@@ -35,8 +35,11 @@ def container(
     port: int | None = None,
     readiness_path: str | None = None,
     mounts: list[dict[str, Any]] | None = None,
+    run_as: int | None = None,
 ) -> Manifest:
-    """A non-root container with no privileges; `port` is named `http`, probed at `readiness_path`."""
+    """A non-root container with no privileges; `port` is named `http`, probed at `readiness_path`.
+    `run_as` gives the uid and gid for an image whose USER is a name (the kubelet cannot verify
+    runAsNonRoot against a name and refuses to start it)."""
     spec: Manifest = {
         "name": app,
         "image": image,
@@ -51,6 +54,8 @@ def container(
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    if run_as is not None:
+        spec["securityContext"] |= {"runAsUser": run_as, "runAsGroup": run_as}
     if args is not None:
         spec["args"] = args
     if port is not None:

@@ -28,12 +28,15 @@ class KafkaCluster(pulumi.ComponentResource):
             metadata={"name": namespace},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # Deleting the Kafka CR or a pool makes Strimzi delete the brokers (their volumes stay, as
+        # deleteClaim is false, but the cluster is gone): a deploy never does it, only a person.
+        kept = pulumi.ResourceOptions(retain_on_delete=True)
+        after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]).merge(kept)
         self.node_pools = [
             apply_manifest(pool, after_namespace) for pool in manifests.node_pools(cluster, namespace)
         ]
         self.kafka = apply_manifest(
             manifests.kafka(cluster, namespace, max_message_bytes),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.node_pools]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.node_pools]).merge(kept),
         )
         self.register_outputs({"kafka": self.kafka.id})

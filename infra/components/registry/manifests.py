@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from infra.components.kubernetes import Manifest, app_labels, container, deployment, meta, secret_env
 from infra.config import RegistrySpec
 from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
@@ -10,12 +12,23 @@ from infra.tables import REGISTRY_GROUP, REGISTRY_TOPIC, REGISTRY_USER
 USER_SECRET_VOLUME = "kafka-user"  # noqa: S105 - a volume name
 CLUSTER_CA_VOLUME = "cluster-ca"
 
+# Confluent's images end with `USER appuser`, a name, created by a plain `useradd --no-log-init
+# --create-home --shell /bin/bash appuser` on UBI (confluentinc/common-docker, base/Dockerfile.ubi9):
+# the first regular user, so uid 1000 with its own group 1000 (UBI's UID_MIN and USERGROUPS_ENAB).
+CONFLUENT_IMAGE_UID = 1000
+# Read by the image's start script (confluentinc/schema-registry bin/schema-registry-run-class),
+# not turned into a registry property; the container's memory limit is 2Gi.
+REGISTRY_HEAP_OPTS = "-Xms512m -Xmx1g"
+
 
 def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest:
     """Confluent's registry, storing in `_schemas` over the internal mTLS listener."""
     cluster_ca = f"{address.kafka_cluster}-cluster-ca-cert"
-    env = [
-        {"name": "SCHEMA_REGISTRY_HOST_NAME", "value": REGISTRY_APP},
+    env: list[dict[str, Any]] = [
+        # Each replica advertises its own address, so a write forwarded to the leader reaches it
+        # (as Rubin's strimzi-registry-operator does); a Service name would reach any replica.
+        {"name": "SCHEMA_REGISTRY_HOST_NAME", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "SCHEMA_REGISTRY_HEAP_OPTS", "value": REGISTRY_HEAP_OPTS},
         {"name": "SCHEMA_REGISTRY_LISTENERS", "value": f"http://0.0.0.0:{REGISTRY_PORT}"},
         {
             "name": "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS",
@@ -41,7 +54,13 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
         {"name": CLUSTER_CA_VOLUME, "mountPath": "/cluster-ca", "readOnly": True},
     ]
     registry = container(
-        REGISTRY_APP, spec.image, env, port=REGISTRY_PORT, readiness_path="/subjects", mounts=mounts
+        REGISTRY_APP,
+        spec.image,
+        env,
+        port=REGISTRY_PORT,
+        readiness_path="/subjects",
+        mounts=mounts,
+        run_as=CONFLUENT_IMAGE_UID,
     )
     return deployment(address.namespace, REGISTRY_APP, spec.replicas, registry, volumes)
 

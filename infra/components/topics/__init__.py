@@ -31,7 +31,10 @@ class KafkaTopics(pulumi.ComponentResource):
                 manifest = kafka_topic(
                     topic, replication, target.namespace, target.cluster, target.api_version
                 )
-                child = pulumi.ResourceOptions(parent=self, depends_on=[target.depends_on])
+                # A deleted KafkaTopic deletes the topic and its alerts (Strimzi's Topic Operator).
+                child = pulumi.ResourceOptions(
+                    parent=self, depends_on=[target.depends_on], retain_on_delete=True
+                )
                 self.topics[topic.name] = apply_manifest(manifest, child)
             else:
                 self.topics[topic.name] = KafkaTopic(

@@ -149,3 +149,10 @@ def test_every_documented_config_set_names_the_programs_namespace() -> None:
         keys = [w.strip("'\"") for w in words if not w.startswith("-") and w not in ("usdf", "idf", "local")]
         assert keys, line
         assert keys[0].startswith("alertdist:"), line
+
+
+def test_an_ingress_on_the_kafka_bootstrap_host_is_refused() -> None:
+    values = project_values(read_config_values(stack_file("usdf")))
+    values["registry"]["ingress"]["host"] = values["kafka"]["external"]["bootstrapHost"]
+    with pytest.raises(ValidationError, match="one DNS name cannot point at both"):
+        StackConfig.model_validate(values)

@@ -219,3 +219,23 @@ def test_local_stack_manages_kafka_directly() -> None:
     assert 1101 in registration.inputs["expectedIds"]
     buckets = {(b.inputs["kind"], b.inputs["name"]) for b in dynamic(run, "kind")}
     assert buckets == {("s3", "alert-archive"), ("gcs", "alert-archive")}
+
+
+@pytest.mark.parametrize("stack", FACILITY_STACKS)
+def test_the_cluster_pools_and_topics_outlive_a_destroy(stack: str) -> None:
+    run = program(stack)
+    kept = {r.type.rsplit(":", 1)[1] for r in run.resources if r.retain_on_delete}
+    assert kept == {"Kafka", "KafkaNodePool", "KafkaTopic"}
+    assert all(r.retain_on_delete for r in run.strimzi("KafkaTopic"))
+
+
+@pytest.mark.parametrize("stack", FACILITY_STACKS)
+def test_the_super_user_leaves_no_output(stack: str) -> None:
+    run = program(stack)
+    assert [
+        u.inputs["metadata"]["name"]
+        for u in run.strimzi("KafkaUser")
+        if "admin" in u.inputs["metadata"]["name"]
+    ]
+    assert not [user for user in run.outputs["passwords"] if "admin" in user]
+    assert not [user for user in run.outputs["users"] if "admin" in user]

@@ -34,6 +34,11 @@ def test_registry_stores_over_mtls_and_a_job_syncs_the_schemas(mocks: RecordingM
             "SSL://test-broker-kafka-bootstrap.alerts-test.svc:9093"
         )
         assert "args" not in container  # the image's own entry point
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] is True  # type: ignore[index]
+        assert (security["runAsUser"], security["runAsGroup"]) == (1000, 1000)  # type: ignore[index]
+        host = next(e for e in container["env"] if e["name"] == "SCHEMA_REGISTRY_HOST_NAME")  # type: ignore[attr-defined]
+        assert host["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
         (job,) = mocks.of_kind("Job")
         (sync,) = job["spec"]["template"]["spec"]["containers"]
         assert sync["image"] == spec.sync_image
