@@ -50,6 +50,11 @@ class Engine:
         object.__setattr__(self, "bin_dir", self.bin_dir.resolve())
 
     @property
+    def cli_dir(self) -> Path:
+        """Where `pulumi` is: a Pulumi installation on PATH with its own Python host, else ours."""
+        return existing_pulumi() or self.bin_dir
+
+    @property
     def passphrase_file(self) -> Path:
         return self.state_dir / "passphrase"
 
@@ -87,7 +92,7 @@ class Engine:
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """The CLI itself in the project folder, for what the automation API does not cover."""
         return subprocess.run(
-            [str(self.bin_dir / "pulumi"), *args],
+            [str(self.cli_dir / "pulumi"), *args],
             cwd=self.project_dir,
             env={**os.environ, **self.env()},
             input=stdin,
@@ -98,7 +103,7 @@ class Engine:
 
     def run_interactive(self, arguments: list[str]) -> int:
         """The CLI with the caller's terminal; its exit code."""
-        argv = [str(self.bin_dir / "pulumi"), *arguments]
+        argv = [str(self.cli_dir / "pulumi"), *arguments]
         return subprocess.run(
             argv, cwd=self.project_dir, env={**os.environ, **self.env()}, check=False
         ).returncode
@@ -106,7 +111,7 @@ class Engine:
     def stack(self, name: str) -> auto.Stack:
         """The stack on this backend, created on first use."""
         self.write_project()
-        command = auto.PulumiCommand(root=str(self.bin_dir.parent))
+        command = auto.PulumiCommand(root=str(self.cli_dir.parent))  # it runs <root>/bin/pulumi
         options = auto.LocalWorkspaceOptions(
             work_dir=str(self.project_dir), pulumi_command=command, env_vars=self.env()
         )

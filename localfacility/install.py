@@ -12,6 +12,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from localfacility.engine import existing_pulumi
 from localfacility.settings import TOOLS_DIR, FacilitySettings
 
 GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
@@ -123,7 +124,10 @@ KUBERNETES_PROVIDER_CMD = "cmd/pulumi-resource-kubernetes"
 
 
 def install_pulumi_cli(settings: FacilitySettings) -> bool:
-    """The Pulumi CLI, its version stamped in as Pulumi's own release build does."""
+    """The Pulumi CLI, its version stamped in as Pulumi's own release build does; not built where
+    a Pulumi installation with its own Python host is on PATH (the engine uses that one)."""
+    if existing_pulumi() is not None:
+        return False
     stamped = _required_version("pulumi", PULUMI_PKG)
     stamp = f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={stamped}"
     return install_go_tool(settings, "pulumi", stamp)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from localfacility import install
+from localfacility.engine import Engine
 from localfacility.settings import TOOLS_DIR, FacilitySettings
 
 
@@ -43,3 +44,21 @@ def test_changed_pin_triggers_a_build(tmp_path: Path, monkeypatch: pytest.Monkey
     assert install.install_go_tool(settings, "versitygw") is True
     assert calls[0][:3] == ["go", "build", "-trimpath"]
     assert calls[0][-1] == install.go_tool_package("versitygw")
+
+
+def test_a_pulumi_with_its_own_python_host_on_path_is_used_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "pulumi" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("pulumi", "pulumi-language-python"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setattr(install.subprocess, "run", lambda *a, **k: pytest.fail("built anyway"))
+    settings = FacilitySettings(run_dir=tmp_path / "run")
+    assert install.install_pulumi_cli(settings) is False
+    engine = Engine(state_dir=tmp_path / "state", bin_dir=settings.bin_dir, passphrase="x")
+    assert engine.cli_dir == bin_dir
+    (bin_dir / "pulumi-language-python").unlink()  # a CLI without its host is not enough
+    assert engine.cli_dir == settings.bin_dir.resolve()
