@@ -91,6 +91,13 @@ def _mark_built(binary: Path, digest: str) -> None:
     (binary.parent / f".{binary.name}.sha256").write_text(digest)
 
 
+def _go_build(cwd: Path, binary: Path, target: str, ldflags: str, env: dict[str, str]) -> None:
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["go", "build", "-trimpath", "-o", str(binary)]
+    argv += ["-ldflags", ldflags] if ldflags else []
+    subprocess.run([*argv, target], cwd=cwd, env=env, check=True)
+
+
 def install_go_tool(settings: FacilitySettings, name: str, ldflags: str = "") -> bool:
     """Build one tool from its pinned wrapper module (go.mod + go.sum) via the Go proxy."""
     binary = settings.bin_dir / name
@@ -99,12 +106,7 @@ def install_go_tool(settings: FacilitySettings, name: str, ldflags: str = "") ->
         return False
     _require("go", "install Go 1.26 or newer")
     _log(f"building {name} from the Go module proxy")
-    settings.bin_dir.mkdir(parents=True, exist_ok=True)
-    argv = ["go", "build", "-trimpath", "-o", str(binary)]
-    argv += ["-ldflags", ldflags] if ldflags else []
-    subprocess.run(
-        [*argv, go_tool_package(name)], cwd=TOOLS_DIR / name, env={**os.environ, **_GO_ENV}, check=True
-    )
+    _go_build(TOOLS_DIR / name, binary, go_tool_package(name), ldflags, {**os.environ, **_GO_ENV})
     _mark_built(binary, digest)
     return True
 
@@ -165,14 +167,7 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
         shutil.copyfile(module_dir / name, build / name)
     subprocess.run(["go", "run", "generate.go"], cwd=build, env={**env, "VERSION": sdk_version}, check=True)
     (build / "generate.go").unlink()
-    stamp = f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={sdk_version}"
-    settings.bin_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["go", "build", "-trimpath", "-ldflags", stamp, "-o", str(binary), "."],
-        cwd=build,
-        env=env,
-        check=True,
-    )
+    _go_build(build, binary, ".", f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={sdk_version}", env)
     shutil.rmtree(build)
     _mark_built(binary, digest)
     return True
