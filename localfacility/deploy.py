@@ -14,7 +14,6 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
@@ -101,28 +100,27 @@ class LocalDeployment:
         committed = read_config_values(stack_file(STACK))
         local = {f"{PROJECT}:local": endpoints.model_dump(by_alias=True, exclude_none=True)}
         self.engine.write_plain_config(STACK, {**committed, **local})
-        have = self.engine.secret_keys(STACK)
-        creds = self.facility.credentials
-        facility_secrets = {
-            "localKafkaAdminPassword": creds.kafka_admin_password,
-            "localRegistryAdminPassword": creds.registry_admin_password,
-            "localRegistryReaderPassword": creds.registry_reader_password,
-            "localS3AccessKey": creds.s3_access_key,
-            "localS3SecretKey": creds.s3_secret_key,
-        }
-        for key, value in facility_secrets.items():
-            if key not in have:
-                self.engine.set_secret(STACK, key, value.get_secret_value())
-        for user in stack_users(self.config):
-            key = f"kafkaUserPasswords.{user.username}"
-            if key not in have:  # generated once; `pulumi config set --secret` changes it later
-                self.engine.set_secret(STACK, key, secrets.token_urlsafe(24))
+        creds, users = self.facility.credentials, stack_users(self.config)
+        self.engine.set_missing_secrets(
+            STACK,
+            {
+                "localKafkaAdminPassword": creds.kafka_admin_password.get_secret_value(),
+                "localRegistryAdminPassword": creds.registry_admin_password.get_secret_value(),
+                "localRegistryReaderPassword": creds.registry_reader_password.get_secret_value(),
+                "localS3AccessKey": creds.s3_access_key.get_secret_value(),
+                "localS3SecretKey": creds.s3_secret_key.get_secret_value(),
+                # generated once; `pulumi config set --secret` changes them later
+                "kafkaUserPasswords": {user.username: secrets.token_urlsafe(24) for user in users},
+            },
+        )
         return stack
 
     def up(self) -> DeployReport:
         """`pulumi up --refresh`: creates what is missing, repairs drift, then saves the outputs."""
         result = self.prepare().up(refresh=True, color="never")
-        self.write_outputs()
+        # `up` read the outputs with --show-secrets already: the post-deploy suite's input (0600)
+        outputs = {key: output.value for key, output in result.outputs.items()}
+        write_private(self.outputs_file, json.dumps(outputs, indent=2))
         return DeployReport(dict(result.summary.resource_changes or {}))
 
     def pulumi(self, arguments: list[str]) -> int:
@@ -140,14 +138,5 @@ class LocalDeployment:
         self.outputs_file.unlink(missing_ok=True)
         return DeployReport(dict(result.summary.resource_changes or {}))
 
-    def outputs(self) -> dict[str, Any]:
-        """`pulumi stack output --json --show-secrets`."""
-        return {key: output.value for key, output in self.engine.stack(STACK).outputs().items()}
-
     def passwords(self) -> dict[str, str]:
         return dict(json.loads(self.outputs_file.read_text())["passwords"])
-
-    def write_outputs(self) -> Path:
-        """The stack outputs for the post-deploy suite and the tools (mode 0600)."""
-        write_private(self.outputs_file, json.dumps(self.outputs(), indent=2))
-        return self.outputs_file

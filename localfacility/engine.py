@@ -141,6 +141,17 @@ class Engine:
                 found |= {f"{name}.{entry}" for entry, item in value.items() if isinstance(item, dict)}
         return found
 
+    def set_missing_secrets(self, stack: str, values: dict[str, str | dict[str, str]]) -> None:
+        """Set each secret not set yet (an object's entries one by one); later changes made with
+        `pulumi config set --secret` are kept."""
+        have = self.secret_keys(stack)
+        for key, value in values.items():
+            entries = value.items() if isinstance(value, dict) else [(None, value)]
+            for entry, text in entries:
+                name = key if entry is None else f"{key}.{entry}"
+                if name not in have:
+                    self.set_secret(stack, name, text)
+
     def set_secret(self, stack: str, key: str, value: str) -> None:
         """`pulumi config set --secret` with the value on stdin (never on a command line); a
         dotted key sets one entry of an object (`kafkaUserPasswords.fink-local`)."""

@@ -27,10 +27,6 @@ def render_stack(stack: str, work_dir: Path, bin_dir: Path, changes: dict[str, A
     values = {**read_config_values(stack_file(stack)), **(changes or {}), RENDER_KEY: str(manifests)}
     values = {key: value for key, value in values.items() if key not in CLUSTER_KEYS}
     engine.write_plain_config(stack, values)
-    secret_values, _ = placeholder_secrets(stack)
-    for key, value in secret_values.items():
-        entries = value.items() if isinstance(value, dict) else [(None, value)]
-        for entry, text in entries:
-            engine.set_secret(stack, key if entry is None else f"{key}.{entry}", text)
+    engine.set_missing_secrets(stack, placeholder_secrets(stack)[0])
     deployed.up(color="never")
     return manifests
