@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import httpx
 
-from alertdist_common.schemas import ALERT_SUBJECT, SchemaVersion, available_versions, schema_json
+from alertdist_common.schemas import (
+    ALERT_SUBJECT,
+    SchemaVersion,
+    available_versions,
+    same_schema,
+    schema_json,
+)
 
 
 class SchemaConflictError(RuntimeError):
@@ -18,10 +23,6 @@ class SchemaConflictError(RuntimeError):
 class SyncReport:
     registered: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
-
-
-def _same_schema(stored: str, ours: str) -> bool:
-    return bool(json.loads(stored) == json.loads(ours))
 
 
 def sync_schemas(
@@ -40,7 +41,7 @@ def sync_schemas(
             missing.append(version)
             continue
         stored.raise_for_status()
-        if not _same_schema(stored.json()["schema"], schema_json(version)):
+        if not same_schema(stored.json()["schema"], schema_json(version)):
             raise SchemaConflictError(
                 f"registry id {version.schema_id} holds a schema that is not alert schema {version}"
             )

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fastavro import parse_schema
 from lsst.alert.packet import Schema
 from lsst.alert.packet.schema import get_latest_schema_version, get_schema_root
 
@@ -95,3 +96,27 @@ def schema_json(version: SchemaVersion) -> str:
     latest schema, versions 3.0 to 5.0 come out reordered): every facility must hold the same text."""
     definition = _without_parser_keys(load_schema(version).definition)
     return json.dumps(definition, separators=(",", ":"), sort_keys=True)
+
+
+def _normal_form(node: Any) -> Any:
+    """Names fully qualified (so no `namespace` keys), `{"type": "long"}` as `"long"`, parser keys dropped."""
+    if isinstance(node, dict):
+        out = {k: _normal_form(v) for k, v in node.items() if not k.startswith("__") and k != "namespace"}
+        if set(out) == {"type"} and isinstance(out["type"], str):
+            return out["type"]
+        return out
+    if isinstance(node, list):
+        return [_normal_form(item) for item in node]
+    return node
+
+
+def same_schema(stored: str, ours: str) -> bool:
+    """Whether two Avro schema texts declare the same schema, docs and defaults included.
+
+    Compared as parsed Avro, never as text or JSON: Confluent's registry answers with the canonical
+    string Avro's Java `Schema.toString()` writes (its AvroSchema#canonicalString), not the text it
+    was given, so key order, namespaces and nesting differ from `schema_json` even in IMPORT mode."""
+    return bool(
+        _normal_form(parse_schema(json.loads(stored), expand=True))
+        == _normal_form(parse_schema(json.loads(ours), expand=True))
+    )

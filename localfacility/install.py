@@ -39,17 +39,17 @@ def _log(message: str) -> None:
     print(f"[install] {message}", file=sys.stderr, flush=True)
 
 
-def install_kafka(settings: FacilitySettings) -> bool:
-    """Copy the pinned Kafka jars and their dependencies from Maven Central."""
-    pom = TOOLS_DIR / "kafka" / "pom.xml"
-    libs = settings.kafka_libs_dir
+def install_maven_tool(settings: FacilitySettings, tool: str) -> bool:
+    """Copy the jars a tool's pom pins (Kafka, Avro), with their dependencies, from Maven Central."""
+    pom = TOOLS_DIR / tool / "pom.xml"
+    libs = settings.maven_libs_dir(tool)
     marker = libs / ".pom.sha256"
     digest = _digest(pom)
     if marker.exists() and marker.read_text() == digest:
         return False
     _require("mvn", "install Maven (apt-get install maven)")
     _require("java", "install a JDK 17 or newer (apt-get install openjdk-17-jdk-headless)")
-    _log("fetching Apache Kafka jars with Maven")
+    _log(f"fetching the {tool} jars with Maven")
     shutil.rmtree(libs, ignore_errors=True)
     subprocess.run(
         [
@@ -209,8 +209,9 @@ def install_all(settings: FacilitySettings) -> list[str]:
     """Install whatever is missing; return the names of the parts installed now."""
     installed = []
     ensure_postgres()
-    if install_kafka(settings):
-        installed.append("kafka")
+    for tool in MAVEN_TOOLS:
+        if install_maven_tool(settings, tool):
+            installed.append(tool)
     for name in GO_TOOLS:
         if install_go_tool(settings, name):
             installed.append(name)
@@ -224,4 +225,5 @@ def install_engine(settings: FacilitySettings) -> list[str]:
     return installed
 
 
+MAVEN_TOOLS = ("kafka", "avro")
 ENGINE_STEPS = {"pulumi": install_pulumi_cli, "pulumi-resource-kubernetes": install_kubernetes_provider}

@@ -59,9 +59,13 @@ class FacilitySettings(BaseSettings):
     def conf_dir(self) -> Path:
         return self.run_dir / "conf"
 
+    def maven_libs_dir(self, tool: str) -> Path:
+        """The jars of a Maven-installed tool (scripts/tools/<tool>/pom.xml)."""
+        return (self.install_dir or self.run_dir) / f"{tool}-libs"
+
     @property
     def kafka_libs_dir(self) -> Path:
-        return (self.install_dir or self.run_dir) / "kafka-libs"
+        return self.maven_libs_dir("kafka")
 
     @property
     def secrets_file(self) -> Path:
