@@ -102,19 +102,28 @@ def service(namespace: str, app: str, port: int) -> Manifest:
     }
 
 
-def ingress(namespace: str, app: str, port: int, spec: IngressSpec, read_only: bool) -> Manifest:
-    """An Ingress under a path prefix; read_only lets only GET and HEAD through."""
-    annotations = {
-        "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
-        "nginx.ingress.kubernetes.io/use-regex": "true",
-    }
-    if read_only:
-        annotations["nginx.ingress.kubernetes.io/configuration-snippet"] = (
-            "limit_except GET HEAD { deny all; }"
-        )
-    metadata = meta(app, namespace, **app_labels(app))
-    metadata["annotations"] = annotations
+# ingress-nginx annotations this module may use. Snippet annotations (configuration-snippet and the
+# like) are "Critical" in ingress-nginx's annotation risk table and refused by default since v1.12
+# (`annotations-risk-level: High`, docs/user-guide/nginx-configuration/annotations-risk.md;
+# `allow-snippet-annotations` is false by default since v1.9); these two are below that level.
+INGRESS_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/rewrite-target": "/$1",
+    "nginx.ingress.kubernetes.io/use-regex": "true",
+}
+
+
+def ingress_path(spec: IngressSpec, routes: tuple[str, ...]) -> str:
+    """The regex path that passes `<prefix>/<route>[/...]` for the given top-level routes only,
+    capturing what the backend receives (rewrite-target `/$1`)."""
     prefix = spec.path_prefix.rstrip("/")
+    return f"{prefix}/((?:{'|'.join(routes)})(?:/.*)?)$"
+
+
+def ingress(namespace: str, app: str, port: int, spec: IngressSpec, routes: tuple[str, ...]) -> Manifest:
+    """An Ingress under a path prefix that exposes only the app's given top-level routes: nginx
+    cannot restrict methods without snippets, so what is exposed must be read-only as a path."""
+    metadata = meta(app, namespace, **app_labels(app))
+    metadata["annotations"] = dict(INGRESS_ANNOTATIONS)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -127,7 +136,7 @@ def ingress(namespace: str, app: str, port: int, spec: IngressSpec, read_only: b
                     "http": {
                         "paths": [
                             {
-                                "path": f"{prefix}(/|$)(.*)",
+                                "path": ingress_path(spec, routes),
                                 "pathType": "ImplementationSpecific",
                                 "backend": {"service": {"name": app, "port": {"number": port}}},
                             }

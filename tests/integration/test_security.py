@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import psutil
 
+from alertdist_common.schemas import latest_version
+from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
@@ -110,3 +112,22 @@ def test_the_archive_server_exposes_only_its_read_only_api(local_stack: dict[str
             assert httpx.request(method, url + path).status_code == 405, (method, path)
     for path in ("/metrics", "/admin", "/v1", "/v1/alerts", "/.env", "/v1/alerts/1/../../../etc/passwd"):
         assert httpx.get(url + path).status_code == 404, path
+
+
+def test_the_registry_routes_the_facility_ingress_exposes_are_read_only(
+    facility: LocalFacility, local_stack: dict[str, Any]
+) -> None:
+    """The facilities expose only `/schemas/...` (REGISTRY_PUBLIC_ROUTES): no method but GET does
+    anything there, even with the registry's write login."""
+    url = local_stack["registryUrl"]
+    reader = local_stack["registryReader"]
+    logins = [
+        httpx.BasicAuth(reader["username"], reader["password"]),
+        httpx.BasicAuth(REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value()),
+    ]
+    schema = f"/schemas/ids/{latest_version().schema_id}"
+    for path in ("/schemas", "/schemas/types", schema, f"{schema}/versions"):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            for auth in logins:
+                status = httpx.request(method, url + path, auth=auth, json={}).status_code
+                assert status in (404, 405), (method, path, status)

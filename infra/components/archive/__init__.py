@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from infra.components.archive.manifests import (
+    ARCHIVE_PUBLIC_ROUTES,
     CREDENTIALS_SECRET,
     ArchivedTopics,
     archive_ingester,
@@ -50,9 +51,8 @@ class AlertArchive(pulumi.ComponentResource):
         apply_manifest(archive_server(spec, address), child)
         apply_manifest(service(namespace, SERVER_APP, ARCHIVE_SERVER_PORT), child)
         if spec.ingress is not None:
-            apply_manifest(
-                ingress(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, spec.ingress, read_only=True), child
-            )
+            public = ingress(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, spec.ingress, ARCHIVE_PUBLIC_ROUTES)
+            apply_manifest(public, child)
         self.register_outputs({"bucket": spec.bucket.name})
 
 

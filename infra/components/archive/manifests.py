@@ -18,6 +18,8 @@ from infra.naming import (
 from infra.tables import ARCHIVE_INGESTER_USER
 
 CREDENTIALS_SECRET = "archive-s3-credentials"  # noqa: S105 - a Secret name
+# The archive server's API is versioned under /v1 and has only GET routes (services/archive_server).
+ARCHIVE_PUBLIC_ROUTES = ("v1",)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,11 @@ import pulumi
 
 from alertdist_common.schemas import ALERT_SUBJECT, available_versions
 from infra.components.kubernetes import apply_manifest, ingress, service, service_account
-from infra.components.registry.manifests import registry_deployment, schema_sync_job
+from infra.components.registry.manifests import (
+    REGISTRY_PUBLIC_ROUTES,
+    registry_deployment,
+    schema_sync_job,
+)
 from infra.config import RegistrySpec
 from infra.naming import REGISTRY_APP, REGISTRY_PORT, ClusterAddress
 from infra.providers.registry import SchemaRegistration
@@ -31,9 +35,8 @@ class SchemaRegistry(pulumi.ComponentResource):
         deployment = apply_manifest(registry_deployment(spec, address), child)
         registry_service = apply_manifest(service(namespace, REGISTRY_APP, REGISTRY_PORT), child)
         if spec.ingress is not None:
-            apply_manifest(
-                ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, read_only=True), child
-            )
+            public = ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, REGISTRY_PUBLIC_ROUTES)
+            apply_manifest(public, child)
         apply_manifest(
             schema_sync_job(spec, address),
             pulumi.ResourceOptions(parent=self, depends_on=[deployment, registry_service]),

@@ -19,6 +19,11 @@ CONFLUENT_IMAGE_UID = 1000
 # Read by the image's start script (confluentinc/schema-registry bin/schema-registry-run-class),
 # not turned into a registry property; the container's memory limit is 2Gi.
 REGISTRY_HEAP_OPTS = "-Xms512m -Xmx1g"
+# What the registry's ingress exposes: `/schemas/...`, where Confluent's API has only GET endpoints
+# (schemas by id, their subjects and versions, types: SchemasResource in confluentinc/schema-registry,
+# core/src/main/java/io/confluent/kafka/schemaregistry/rest/resources/SchemasResource.java). Writes
+# (`/subjects/*/versions`, `/mode`, `/config`, DELETE) are on other routes and stay in the cluster.
+REGISTRY_PUBLIC_ROUTES = ("schemas",)
 
 
 def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest:
