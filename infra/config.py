@@ -42,6 +42,9 @@ class TopicSpec(_Model):
         default="LogAppendTime", alias="timestampType"
     )
     cleanup_policy: Literal["delete", "compact"] = Field(default="delete", alias="cleanupPolicy")
+    bytes_per_day: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, alias="bytesPerDay", description="expected volume; alert topics default to LSST's"
+    )
 
 
 class StorageSpec(_Model):
@@ -81,6 +84,9 @@ class KafkaClusterSpec(_Model):
     replicas: Annotated[int, Field(ge=1)]
     min_insync_replicas: Annotated[int, Field(ge=1)] = Field(alias="minInsyncReplicas")
     controller_replicas: Annotated[int, Field(ge=1)] = Field(default=3, alias="controllerReplicas")
+    disk_budget: Annotated[float, Field(gt=0, le=0.9)] = Field(
+        default=0.75, alias="diskBudget", description="the share of each broker's disk the topics may fill"
+    )
     broker_storage: StorageSpec = Field(alias="brokerStorage")
     controller_storage: StorageSpec = Field(alias="controllerStorage")
     external: ExternalListenerSpec
@@ -194,7 +200,22 @@ class StackConfig(_Model):
             if self.kafka.min_insync_replicas >= self.replication_factor:
                 raise ValueError("minInsyncReplicas must be below the replication factor")
             self._ingresses_apart_from_kafka()
+            self._topics_fit_on_disk()
         return self
+
+    def _topics_fit_on_disk(self) -> None:
+        from infra.capacity import disk_problems, storage_bytes
+
+        assert self.kafka is not None
+        problems = disk_problems(
+            self.topics,
+            self.replication_factor,
+            self.kafka.replicas,
+            storage_bytes(self.kafka.broker_storage.size),
+            self.kafka.disk_budget,
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def _ingresses_apart_from_kafka(self) -> None:
         """Kafka's bootstrap and broker hosts are LoadBalancer Services, each with an address of
