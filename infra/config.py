@@ -134,13 +134,26 @@ class S3BucketSpec(_Model):
     region: str = "us-east-1"
 
 
+class ArchiveGcpServiceAccounts(_Model):
+    """One Google service account per archive service: the server's is granted read access only."""
+
+    ingester: str
+    server: str
+
+    @model_validator(mode="after")
+    def _apart(self) -> ArchiveGcpServiceAccounts:
+        if self.ingester == self.server:
+            raise ValueError("the archive server needs a service account of its own, read-only")
+        return self
+
+
 class ArchiveSpec(_Model):
     bucket: Annotated[GcsBucketSpec | S3BucketSpec, Field(discriminator="kind")]
     image: str = "ghcr.io/lsst-dm/alertdist-services:latest"
     ingester_replicas: Annotated[int, Field(ge=1)] = Field(default=1, alias="ingesterReplicas")
     server_replicas: Annotated[int, Field(ge=1)] = Field(default=2, alias="serverReplicas")
     ingress: IngressSpec | None = None
-    gcp_service_account: str | None = Field(default=None, alias="gcpServiceAccount")
+    gcp_service_accounts: ArchiveGcpServiceAccounts | None = Field(default=None, alias="gcpServiceAccounts")
 
 
 class ProducerSpec(_Model):

@@ -109,6 +109,8 @@ def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
     if config.archive is not None and config.archive.bucket.kind == "s3":
         values["archiveS3AccessKey"] = "PLACEHOLDER-s3-access"
         values["archiveS3SecretKey"] = "PLACEHOLDER-s3-secret"
+        values["archiveS3ReaderAccessKey"] = "PLACEHOLDER-s3-reader-access"
+        values["archiveS3ReaderSecretKey"] = "PLACEHOLDER-s3-reader-secret"
     flat = {f"kafkaUserPasswords/{user}": value for user, value in passwords.items()}
     flat.update({key: value for key, value in values.items() if isinstance(value, str)})
     return values, flat

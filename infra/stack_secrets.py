@@ -23,11 +23,19 @@ class S3Credentials:
 
 
 @dataclass(frozen=True)
+class ArchiveS3Keys:
+    """The archive's two S3 key pairs: the ingester's may write, the server's only read."""
+
+    read_write: S3Credentials
+    read_only: S3Credentials
+
+
+@dataclass(frozen=True)
 class StackSecrets:
     """Passwords by Kafka username, plus facility credentials where the stack needs them."""
 
     kafka_passwords: pulumi.Output[dict[str, str]]
-    archive_s3: S3Credentials | None = None
+    archive_s3: ArchiveS3Keys | None = None
     local_kafka_admin_password: pulumi.Output[str] | None = None
     local_registry_admin_password: pulumi.Output[str] | None = None
     local_registry_reader_password: pulumi.Output[str] | None = None
@@ -58,13 +66,31 @@ def read_secrets(config: pulumi.Config, stack: StackConfig) -> StackSecrets:
                 config.require_secret("localS3AccessKey"), config.require_secret("localS3SecretKey")
             ),
         )
-    return StackSecrets(kafka_passwords=passwords, archive_s3=read_archive_s3(config, stack))
+    return StackSecrets(
+        kafka_passwords=passwords,
+        archive_s3=_archive_s3_keys(config, stack),
+    )
 
 
-def read_archive_s3(config: pulumi.Config, stack: StackConfig) -> S3Credentials | None:
-    """The archive store's S3 keys, where the facility's archive is on S3."""
+def _archive_s3_keys(config: pulumi.Config, stack: StackConfig) -> ArchiveS3Keys | None:
+    read_write = read_archive_s3(config, stack)
+    read_only = read_archive_s3(config, stack, READ_ONLY_KEY_PREFIX)
+    if read_write is None or read_only is None:
+        return None
+    return ArchiveS3Keys(read_write=read_write, read_only=read_only)
+
+
+READ_WRITE_KEY_PREFIX = "archiveS3"
+READ_ONLY_KEY_PREFIX = "archiveS3Reader"
+
+
+def read_archive_s3(
+    config: pulumi.Config, stack: StackConfig, prefix: str = READ_WRITE_KEY_PREFIX
+) -> S3Credentials | None:
+    """S3 keys of the facility's archive store, where it is on S3: the ingester's read-write keys
+    (`archiveS3AccessKey`...), or with READ_ONLY_KEY_PREFIX the server's read-only ones."""
     if stack.archive is None or stack.archive.bucket.kind != "s3":
         return None
     return S3Credentials(
-        config.require_secret("archiveS3AccessKey"), config.require_secret("archiveS3SecretKey")
+        config.require_secret(f"{prefix}AccessKey"), config.require_secret(f"{prefix}SecretKey")
     )

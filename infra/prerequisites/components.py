@@ -68,19 +68,24 @@ class ArchiveBucket(pulumi.ComponentResource):
             versioning={"enabled": False},
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        if spec.gcp_service_account:
-            roles = {INGESTER_APP: "roles/storage.objectAdmin", SERVER_APP: "roles/storage.objectViewer"}
-            for app, role in roles.items():
+        accounts = spec.gcp_service_accounts
+        if accounts is not None:
+            # The ingester writes and reads back; the server only reads.
+            grants = {
+                INGESTER_APP: (accounts.ingester, "roles/storage.objectAdmin"),
+                SERVER_APP: (accounts.server, "roles/storage.objectViewer"),
+            }
+            for app, (account, role) in grants.items():
                 gcp.storage.BucketIAMMember(
                     f"archive-{app}-access",
                     bucket=created.name,
                     role=role,
-                    member=f"serviceAccount:{spec.gcp_service_account}",
+                    member=f"serviceAccount:{account}",
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 gcp.serviceaccount.IAMMember(
                     f"archive-{app}-workload-identity",
-                    service_account_id=f"projects/{bucket.project}/serviceAccounts/{spec.gcp_service_account}",
+                    service_account_id=f"projects/{bucket.project}/serviceAccounts/{account}",
                     role="roles/iam.workloadIdentityUser",
                     member=f"serviceAccount:{bucket.project}.svc.id.goog[{namespace}/{app}]",
                     opts=pulumi.ResourceOptions(parent=self),

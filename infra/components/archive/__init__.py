@@ -6,7 +6,8 @@ import pulumi
 
 from infra.components.archive.manifests import (
     ARCHIVE_PUBLIC_ROUTES,
-    CREDENTIALS_SECRET,
+    INGESTER_S3_SECRET,
+    SERVER_S3_SECRET,
     ArchivedTopics,
     archive_ingester,
     archive_server,
@@ -15,13 +16,14 @@ from infra.components.kubernetes import apply_manifest, ingress, secret, service
 from infra.config import ArchiveSpec
 from infra.naming import ARCHIVE_SERVER_PORT, INGESTER_APP, SERVER_APP, ClusterAddress
 from infra.providers.buckets import Bucket
-from infra.stack_secrets import S3Credentials
+from infra.stack_secrets import ArchiveS3Keys, S3Credentials
 
 
 class AlertArchive(pulumi.ComponentResource):
-    """The ingester and the server, with their service accounts, on the facility's bucket (GCS at
-    idf, reached through workload identity; S3-compatible at usdf, with keys from a Secret). The
-    bucket itself is the prerequisites program's (infra/prerequisites) or the facility's own."""
+    """The ingester and the server, each with its own identity on the facility's bucket (GCS at idf,
+    one Google service account each through workload identity; S3-compatible at usdf, one key pair
+    each): the ingester's may write, the server's only read. The bucket itself is the prerequisites
+    program's (infra/prerequisites) or the facility's own."""
 
     def __init__(
         self,
@@ -29,7 +31,7 @@ class AlertArchive(pulumi.ComponentResource):
         spec: ArchiveSpec,
         address: ClusterAddress,
         topics: ArchivedTopics,
-        s3_credentials: S3Credentials | None,
+        s3_keys: ArchiveS3Keys | None,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -37,16 +39,32 @@ class AlertArchive(pulumi.ComponentResource):
         namespace = address.namespace
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         if spec.bucket.kind == "s3":
-            if s3_credentials is None:
-                raise ValueError("an S3 archive needs archiveS3AccessKey and archiveS3SecretKey")
-            secret(
-                CREDENTIALS_SECRET,
-                namespace,
-                {"access_key_id": s3_credentials.access_key, "secret_access_key": s3_credentials.secret_key},
-                child,
-            )
-        for app in (INGESTER_APP, SERVER_APP):
-            apply_manifest(service_account(namespace, app, spec.gcp_service_account), child)
+            if s3_keys is None:
+                raise ValueError(
+                    "an S3 archive needs archiveS3AccessKey/SecretKey (ingester, read-write) "
+                    "and archiveS3ReaderAccessKey/SecretKey (server, read-only)"
+                )
+            for name, keys in (
+                (INGESTER_S3_SECRET, s3_keys.read_write),
+                (SERVER_S3_SECRET, s3_keys.read_only),
+            ):
+                secret(
+                    name,
+                    namespace,
+                    {"access_key_id": keys.access_key, "secret_access_key": keys.secret_key},
+                    child,
+                )
+        accounts = spec.gcp_service_accounts
+        identities = (
+            {INGESTER_APP: None, SERVER_APP: None}
+            if accounts is None
+            else {
+                INGESTER_APP: accounts.ingester,
+                SERVER_APP: accounts.server,
+            }
+        )
+        for app, account in identities.items():
+            apply_manifest(service_account(namespace, app, account), child)
         apply_manifest(archive_ingester(spec, address, topics), child)
         apply_manifest(archive_server(spec, address), child)
         apply_manifest(service(namespace, SERVER_APP, ARCHIVE_SERVER_PORT), child)

@@ -17,7 +17,9 @@ from infra.naming import (
 )
 from infra.tables import ARCHIVE_INGESTER_USER
 
-CREDENTIALS_SECRET = "archive-s3-credentials"  # noqa: S105 - a Secret name
+# The ingester's S3 keys may write; the server's are the facility's read-only keys.
+INGESTER_S3_SECRET = "archive-ingester-s3-credentials"  # noqa: S105 - a Secret name
+SERVER_S3_SECRET = "archive-server-s3-credentials"  # noqa: S105 - a Secret name
 # The archive server's API is versioned under /v1 and has only GET routes (services/archive_server).
 ARCHIVE_PUBLIC_ROUTES = ("v1",)
 
@@ -30,7 +32,7 @@ class ArchivedTopics:
     dead_letter_topic: str | None
 
 
-def _store_env(spec: ArchiveSpec, address: ClusterAddress) -> list[dict[str, Any]]:
+def _store_env(spec: ArchiveSpec, address: ClusterAddress, s3_secret: str) -> list[dict[str, Any]]:
     bucket = spec.bucket
     env: list[dict[str, Any]] = [
         {"name": "ALERTDIST_ARCHIVE_BACKEND", "value": bucket.kind},
@@ -41,15 +43,15 @@ def _store_env(spec: ArchiveSpec, address: ClusterAddress) -> list[dict[str, Any
         env += [
             {"name": "ALERTDIST_S3_ENDPOINT", "value": bucket.endpoint},
             {"name": "AWS_REGION", "value": bucket.region},
-            secret_env("AWS_ACCESS_KEY_ID", CREDENTIALS_SECRET, "access_key_id"),
-            secret_env("AWS_SECRET_ACCESS_KEY", CREDENTIALS_SECRET, "secret_access_key"),
+            secret_env("AWS_ACCESS_KEY_ID", s3_secret, "access_key_id"),
+            secret_env("AWS_SECRET_ACCESS_KEY", s3_secret, "secret_access_key"),
         ]
     return env
 
 
 def archive_ingester(spec: ArchiveSpec, address: ClusterAddress, topics: ArchivedTopics) -> Manifest:
     env = [
-        *_store_env(spec, address),
+        *_store_env(spec, address, INGESTER_S3_SECRET),
         {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
         {"name": "ALERTDIST_KAFKA_USERNAME", "value": ARCHIVE_INGESTER_USER},
         secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(ARCHIVE_INGESTER_USER), PASSWORD_KEY),
@@ -66,7 +68,7 @@ def archive_server(spec: ArchiveSpec, address: ClusterAddress) -> Manifest:
     server = container(
         SERVER_APP,
         spec.image,
-        _store_env(spec, address),
+        _store_env(spec, address, SERVER_S3_SECRET),
         args=["python", "-m", "services.archive_server.cli", "--port", str(ARCHIVE_SERVER_PORT)],
         port=ARCHIVE_SERVER_PORT,
         readiness_path="/v1/health",

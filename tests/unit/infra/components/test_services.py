@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pulumi
+import pytest
+from pydantic import ValidationError
 
 from infra.components.archive import AlertArchive
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistry
 from infra.config import ArchiveSpec, ProducerSpec, RegistrySpec
-from infra.stack_secrets import S3Credentials
+from infra.stack_secrets import ArchiveS3Keys, S3Credentials
 from tests.unit.infra.conftest import ADDRESS, RecordingMocks, when_declared
 
 
@@ -56,7 +58,10 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
             "serverReplicas": 3,
         }
     )
-    keys = S3Credentials(pulumi.Output.secret("access"), pulumi.Output.secret("secret"))
+    keys = ArchiveS3Keys(
+        read_write=S3Credentials(pulumi.Output.secret("rw-access"), pulumi.Output.secret("rw-secret")),
+        read_only=S3Credentials(pulumi.Output.secret("ro-access"), pulumi.Output.secret("ro-secret")),
+    )
     topics = ArchivedTopics(alert_topics=["a", "b"], dead_letter_topic="dead")
     archive = AlertArchive("archive", spec, ADDRESS, topics, keys, depends_on=[])
 
@@ -65,8 +70,20 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
         env = {e["name"]: e for e in ingester["env"]}  # type: ignore[attr-defined]
         assert env["ALERTDIST_TOPICS"]["value"] == "a,b"
         assert env["ALERTDIST_DEAD_LETTER_TOPIC"]["value"] == "dead"
-        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "archive-s3-credentials"
         server = _container(mocks, "archive-server")
+        # each service reads its own keys: the server only the facility's read-only pair
+        for container, secret in (
+            (ingester, "archive-ingester-s3-credentials"),
+            (server, "archive-server-s3-credentials"),
+        ):
+            refs = {
+                e["valueFrom"]["secretKeyRef"]["name"]
+                for e in container["env"]
+                if e["name"].startswith("AWS_") and "valueFrom" in e
+            }  # type: ignore[attr-defined]
+            assert refs == {secret}
+        secrets = {s["metadata"]["name"]: s for s in mocks.of_kind("Secret")}
+        assert set(secrets) == {"archive-ingester-s3-credentials", "archive-server-s3-credentials"}
         assert server["readinessProbe"] == {"httpGet": {"path": "/v1/health", "port": "http"}}
         assert not [a for a in mocks.declared if a.typ.startswith(("aws:", "gcp:"))]  # in infra/prerequisites
 
@@ -85,3 +102,34 @@ def test_producer_replays_visits_forever(mocks: RecordingMocks) -> pulumi.Output
         assert "--forever" in args  # type: ignore[operator]
 
     return when_declared(producer).apply(check)
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_gcs_archive_services_have_a_google_account_each(mocks: RecordingMocks) -> pulumi.Output[str]:
+    spec = ArchiveSpec.model_validate(
+        {
+            "bucket": {"kind": "gcs", "name": "alerts", "project": "p"},
+            "gcpServiceAccounts": {"ingester": "writer@p.iam", "server": "reader@p.iam"},
+        }
+    )
+    archive = AlertArchive("archive", spec, ADDRESS, ArchivedTopics(["a"], None), None, depends_on=[])
+
+    def check(_: object) -> None:
+        accounts = {
+            a["metadata"]["name"]: a["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
+            for a in mocks.of_kind("ServiceAccount")
+        }
+        assert accounts == {"archive-ingester": "writer@p.iam", "archive-server": "reader@p.iam"}
+        assert not mocks.of_kind("Secret")
+
+    return when_declared(archive).apply(check)
+
+
+def test_the_archive_server_may_not_share_the_ingester_s_google_account() -> None:
+    with pytest.raises(ValidationError, match="read-only"):
+        ArchiveSpec.model_validate(
+            {
+                "bucket": {"kind": "gcs", "name": "alerts", "project": "p"},
+                "gcpServiceAccounts": {"ingester": "one@p.iam", "server": "one@p.iam"},
+            }
+        )

@@ -33,9 +33,16 @@ def test_idf_gets_a_protected_gcs_bucket_and_workload_identity(mocks: RecordingM
         assert bucket.inputs["name"] == "rubin-alert-archive-idf"
         assert bucket.inputs["publicAccessPrevention"] == "enforced"
         roles = {
-            a.inputs["role"] for a in mocks.declared if a.typ == "gcp:storage/bucketIAMMember:BucketIAMMember"
+            a.inputs["member"]: a.inputs["role"]
+            for a in mocks.declared
+            if a.typ == "gcp:storage/bucketIAMMember:BucketIAMMember"
         }
-        assert roles == {"roles/storage.objectAdmin", "roles/storage.objectViewer"}
+        # the ingester's account may write; the server's, its own, may only read
+        account = "serviceAccount:alert-archive-{}@alert-stream-idf.iam.gserviceaccount.com"
+        assert roles == {
+            account.format("ingester"): "roles/storage.objectAdmin",
+            account.format("server"): "roles/storage.objectViewer",
+        }
         identities = [
             a.inputs["member"] for a in mocks.declared if a.typ == "gcp:serviceaccount/iAMMember:IAMMember"
         ]
