@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 MIB = 1024 * 1024
 COMMUNITY_BROKERS = ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle")
@@ -15,6 +16,24 @@ class Facility(StrEnum):
     IDF = "idf"
     USDF = "usdf"
     LOCAL = "local"
+
+
+def pinned_image(ref: str) -> str:
+    """An image reference that names one build: a version tag or a digest, never `latest` or none
+    (the kubelet would pull whatever the tag points at today, and `latest` means Always)."""
+    name, _, digest = ref.partition("@")
+    if digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise ValueError(f"image {ref}: a digest is sha256:<64 hex digits>")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if not digest and not tag:
+        raise ValueError(f"image {ref} has no tag: pin a version (name:X.Y.Z) or a digest (name@sha256:...)")
+    if tag == "latest":
+        raise ValueError(f"image {ref}: `latest` changes under a deployed stack; pin a version or a digest")
+    return ref
+
+
+ImageRef = Annotated[str, AfterValidator(pinned_image)]
 
 
 class _Model(BaseModel):
@@ -114,10 +133,9 @@ class IngressSpec(_Model):
 
 
 class RegistrySpec(_Model):
-    image: str = "confluentinc/cp-schema-registry:7.9.2"
+    image: ImageRef = "confluentinc/cp-schema-registry:7.9.2"
     replicas: Annotated[int, Field(ge=1)] = 1
     ingress: IngressSpec | None = None
-    sync_image: str = Field(default="ghcr.io/lsst-dm/alertdist-services:latest", alias="syncImage")
 
 
 class GcsBucketSpec(_Model):
@@ -149,7 +167,6 @@ class ArchiveGcpServiceAccounts(_Model):
 
 class ArchiveSpec(_Model):
     bucket: Annotated[GcsBucketSpec | S3BucketSpec, Field(discriminator="kind")]
-    image: str = "ghcr.io/lsst-dm/alertdist-services:latest"
     ingester_replicas: Annotated[int, Field(ge=1)] = Field(default=1, alias="ingesterReplicas")
     server_replicas: Annotated[int, Field(ge=1)] = Field(default=2, alias="serverReplicas")
     ingress: IngressSpec | None = None
@@ -158,7 +175,6 @@ class ArchiveSpec(_Model):
 
 class ProducerSpec(_Model):
     enabled: bool = False
-    image: str = "ghcr.io/lsst-dm/alertdist-services:latest"
     topic: str = "alerts-simulated"
     alerts_per_visit: Annotated[int, Field(ge=1, le=40_000)] = Field(default=10_000, alias="alertsPerVisit")
     visit_interval_seconds: Annotated[float, Field(gt=0)] = Field(default=37.0, alias="visitIntervalSeconds")
@@ -193,6 +209,11 @@ class StackConfig(_Model):
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     archive: ArchiveSpec | None = None
     producer: ProducerSpec = Field(default_factory=ProducerSpec)
+    services_image: ImageRef | None = Field(
+        default=None,
+        alias="servicesImage",
+        description="the image of services/ (producer, archive, schema sync), pinned by the release workflow",
+    )
     local: LocalEndpoints | None = None
 
     @model_validator(mode="after")
@@ -208,8 +229,8 @@ class StackConfig(_Model):
             if self.local is None:
                 raise ValueError("the local stack needs `local` endpoints")
         else:
-            if self.kafka is None or self.archive is None:
-                raise ValueError(f"the {self.facility} stack needs `kafka` and `archive`")
+            if self.kafka is None or self.archive is None or self.services_image is None:
+                raise ValueError(f"the {self.facility} stack needs `kafka`, `archive` and `servicesImage`")
             if self.kafka.min_insync_replicas >= self.replication_factor:
                 raise ValueError("minInsyncReplicas must be below the replication factor")
             self._ingresses_apart_from_kafka()

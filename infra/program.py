@@ -158,9 +158,10 @@ def _declare_facility(
     users: list[KafkaUserSpec],
     passwords: dict[str, pulumi.Output[str]],
 ) -> None:
-    cluster_spec, archive_spec = config.kafka, config.archive
+    cluster_spec, archive_spec, image = config.kafka, config.archive, config.services_image
     assert cluster_spec is not None
     assert archive_spec is not None
+    assert image is not None
     address = cluster_address(config)
     max_message_bytes = max(topic.max_message_bytes for topic in config.topics)
     cluster = KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes)
@@ -169,17 +170,23 @@ def _declare_facility(
     )
     topics = KafkaTopics("topics", config.topics, replication(config), target)
     access = KafkaAccess("access", users, passwords, target)
-    registry = SchemaRegistry("schema-registry", config.registry, address, depends_on=[topics, access])
+    registry = SchemaRegistry("schema-registry", config.registry, image, address, depends_on=[topics, access])
     dead_letter = config.topic_for(TopicRole.DEAD_LETTER)
     archived = ArchivedTopics(
         alert_topics=[topic.name for topic in config.alert_topics],
         dead_letter_topic=dead_letter.name if dead_letter else None,
     )
     AlertArchive(
-        "archive", archive_spec, address, archived, secrets.archive_s3, depends_on=[topics, access, registry]
+        "archive",
+        archive_spec,
+        image,
+        address,
+        archived,
+        secrets.archive_s3,
+        depends_on=[topics, access, registry],
     )
     if config.producer.enabled:
-        AlertProducer("producer", config.producer, address, depends_on=[topics, access, registry])
+        AlertProducer("producer", config.producer, image, address, depends_on=[topics, access, registry])
 
 
 def main() -> None:

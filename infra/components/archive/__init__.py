@@ -29,6 +29,7 @@ class AlertArchive(pulumi.ComponentResource):
         self,
         name: str,
         spec: ArchiveSpec,
+        image: str,
         address: ClusterAddress,
         topics: ArchivedTopics,
         s3_keys: ArchiveS3Keys | None,
@@ -65,8 +66,8 @@ class AlertArchive(pulumi.ComponentResource):
         )
         for app, account in identities.items():
             apply_manifest(service_account(namespace, app, account), child)
-        apply_manifest(archive_ingester(spec, address, topics), child)
-        apply_manifest(archive_server(spec, address), child)
+        apply_manifest(archive_ingester(spec, image, address, topics), child)
+        apply_manifest(archive_server(spec, image, address), child)
         apply_manifest(service(namespace, SERVER_APP, ARCHIVE_SERVER_PORT), child)
         if spec.ingress is not None:
             public = ingress(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, spec.ingress, ARCHIVE_PUBLIC_ROUTES)

@@ -49,7 +49,9 @@ def _store_env(spec: ArchiveSpec, address: ClusterAddress, s3_secret: str) -> li
     return env
 
 
-def archive_ingester(spec: ArchiveSpec, address: ClusterAddress, topics: ArchivedTopics) -> Manifest:
+def archive_ingester(
+    spec: ArchiveSpec, image: str, address: ClusterAddress, topics: ArchivedTopics
+) -> Manifest:
     env = [
         *_store_env(spec, address, INGESTER_S3_SECRET),
         {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
@@ -58,16 +60,14 @@ def archive_ingester(spec: ArchiveSpec, address: ClusterAddress, topics: Archive
         {"name": "ALERTDIST_TOPICS", "value": ",".join(topics.alert_topics)},
         {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
     ]
-    ingester = container(
-        INGESTER_APP, spec.image, env, args=["python", "-m", "services.archive_ingester.cli"]
-    )
+    ingester = container(INGESTER_APP, image, env, args=["python", "-m", "services.archive_ingester.cli"])
     return deployment(address.namespace, INGESTER_APP, spec.ingester_replicas, ingester)
 
 
-def archive_server(spec: ArchiveSpec, address: ClusterAddress) -> Manifest:
+def archive_server(spec: ArchiveSpec, image: str, address: ClusterAddress) -> Manifest:
     server = container(
         SERVER_APP,
-        spec.image,
+        image,
         _store_env(spec, address, SERVER_S3_SECRET),
         args=["python", "-m", "services.archive_server.cli", "--port", str(ARCHIVE_SERVER_PORT)],
         port=ARCHIVE_SERVER_PORT,

@@ -17,6 +17,7 @@ class AlertProducer(pulumi.ComponentResource):
         self,
         name: str,
         spec: ProducerSpec,
+        image: str,
         address: ClusterAddress,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
@@ -24,5 +25,5 @@ class AlertProducer(pulumi.ComponentResource):
         super().__init__("alertdist:producer:AlertProducer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         apply_manifest(service_account(address.namespace, PRODUCER_APP), child)
-        apply_manifest(alert_producer(spec, address), child)
+        apply_manifest(alert_producer(spec, image, address), child)
         self.register_outputs({})

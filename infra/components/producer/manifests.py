@@ -8,7 +8,7 @@ from infra.naming import PASSWORD_KEY, PRODUCER_APP, ClusterAddress, password_se
 from infra.tables import PRODUCER_USER
 
 
-def alert_producer(spec: ProducerSpec, address: ClusterAddress) -> Manifest:
+def alert_producer(spec: ProducerSpec, image: str, address: ClusterAddress) -> Manifest:
     env = [
         {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
         {"name": "ALERTDIST_KAFKA_USERNAME", "value": PRODUCER_USER},
@@ -26,4 +26,4 @@ def alert_producer(spec: ProducerSpec, address: ClusterAddress) -> Manifest:
         str(spec.visit_interval_seconds),
         "--forever",
     ]
-    return deployment(address.namespace, PRODUCER_APP, 1, container(PRODUCER_APP, spec.image, env, args=args))
+    return deployment(address.namespace, PRODUCER_APP, 1, container(PRODUCER_APP, image, env, args=args))

@@ -24,6 +24,7 @@ class SchemaRegistry(pulumi.ComponentResource):
         self,
         name: str,
         spec: RegistrySpec,
+        sync_image: str,
         address: ClusterAddress,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
@@ -38,7 +39,7 @@ class SchemaRegistry(pulumi.ComponentResource):
             public = ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, REGISTRY_PUBLIC_ROUTES)
             apply_manifest(public, child)
         apply_manifest(
-            schema_sync_job(spec, address),
+            schema_sync_job(sync_image, address),
             pulumi.ResourceOptions(parent=self, depends_on=[deployment, registry_service]),
         )
         self.register_outputs({})

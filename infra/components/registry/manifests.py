@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from alertdist_common.schemas import available_versions, schema_json
 from infra.components.kubernetes import Manifest, app_labels, container, deployment, meta, secret_env
 from infra.config import RegistrySpec
 from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
@@ -70,35 +72,32 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
     return deployment(address.namespace, REGISTRY_APP, spec.replicas, registry, volumes)
 
 
-def schema_sync_job(spec: RegistrySpec, address: ClusterAddress) -> Manifest:
-    """Loads every LSST alert schema with id MAJOR*100+MINOR (IMPORT mode), then READWRITE."""
+def schema_set_digest(image: str) -> str:
+    """Names one run of the schema sync: the image and every alert schema it registers. A Job's
+    pod template cannot change, so a new digest means a new Job, which runs the sync again."""
+    sha = hashlib.sha256(image.encode())
+    for version in available_versions():
+        sha.update(f"\n{version.schema_id}\n".encode())
+        sha.update(schema_json(version).encode())
+    return sha.hexdigest()[:10]
+
+
+def schema_sync_job(image: str, address: ClusterAddress) -> Manifest:
+    """Loads every LSST alert schema with id MAJOR*100+MINOR (IMPORT mode), then READWRITE; one
+    Job per schema set and image, kept after it finishes (a TTL would delete it, and the next
+    refresh would see drift and run it again)."""
     app = SCHEMA_SYNC_APP
+    args = ["python", "-m", "services.schema_sync.cli", "--registry-url", address.registry_url]
+    sync = container(app, image, [], args=args)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": meta(app, address.namespace, **app_labels(app)),
+        "metadata": meta(f"{app}-{schema_set_digest(image)}", address.namespace, **app_labels(app)),
         "spec": {
             "backoffLimit": 6,
-            "ttlSecondsAfterFinished": 86400,
             "template": {
                 "metadata": {"labels": app_labels(app)},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "containers": [
-                        {
-                            "name": app,
-                            "image": spec.sync_image,
-                            "args": [
-                                "python",
-                                "-m",
-                                "services.schema_sync.cli",
-                                "--registry-url",
-                                address.registry_url,
-                            ],
-                            "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
-                        }
-                    ],
-                },
+                "spec": {"restartPolicy": "OnFailure", "containers": [sync]},
             },
         },
     }

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole
+from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole, pinned_image
 from infra.stackfile import as_pulumi_config, load_stack, project_values, read_config_values, stack_file
 
 
@@ -60,10 +60,41 @@ def test_one_advertised_host_per_broker() -> None:
         StackConfig.model_validate(values)
 
 
-def test_facility_needs_kafka_and_archive() -> None:
+@pytest.mark.parametrize("part", ["kafka", "archive", "servicesImage"])
+def test_facility_needs_kafka_archive_and_services_image(part: str) -> None:
     values = facility_values()
-    del values["archive"]
-    with pytest.raises(ValidationError, match="needs `kafka` and `archive`"):
+    del values[part]
+    with pytest.raises(ValidationError, match="needs `kafka`, `archive` and `servicesImage`"):
+        StackConfig.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "confluentinc/cp-schema-registry:7.9.2",
+        "ghcr.io/lsst-dm/alertdist-services:0.1.0@sha256:" + "0" * 64,
+        "ghcr.io/lsst-dm/alertdist-services@sha256:" + "f" * 64,
+        "registry.example.org:5000/team/image:2026.11",
+    ],
+)
+def test_images_pinned_to_one_build_are_accepted(image: str) -> None:
+    assert pinned_image(image) == image
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("ghcr.io/lsst-dm/alertdist-services:latest", "latest"),
+        ("ghcr.io/lsst-dm/alertdist-services", "no tag"),
+        ("registry.example.org:5000/team/image", "no tag"),
+        ("ghcr.io/lsst-dm/alertdist-services:0.1.0@sha256:abc", "64 hex"),
+    ],
+)
+def test_floating_images_are_refused(image: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        pinned_image(image)
+    values = facility_values() | {"servicesImage": image}
+    with pytest.raises(ValidationError, match=why):
         StackConfig.model_validate(values)
 
 

@@ -10,9 +10,12 @@ from infra.components.archive import AlertArchive
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistry
+from infra.components.registry.manifests import schema_set_digest
 from infra.config import ArchiveSpec, ProducerSpec, RegistrySpec
 from infra.stack_secrets import ArchiveS3Keys, S3Credentials
 from tests.unit.infra.conftest import ADDRESS, RecordingMocks, when_declared
+
+IMAGE = "example.org/services:1.2.3@sha256:" + "a" * 64
 
 
 def _container(mocks: RecordingMocks, app: str) -> dict[str, object]:
@@ -24,10 +27,8 @@ def _container(mocks: RecordingMocks, app: str) -> dict[str, object]:
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_registry_stores_over_mtls_and_a_job_syncs_the_schemas(mocks: RecordingMocks) -> pulumi.Output[str]:
-    spec = RegistrySpec.model_validate(
-        {"replicas": 2, "syncImage": "example.org/services@sha256:" + "a" * 64}
-    )
-    registry = SchemaRegistry("schema-registry", spec, ADDRESS, depends_on=[])
+    spec = RegistrySpec.model_validate({"replicas": 2})
+    registry = SchemaRegistry("schema-registry", spec, IMAGE, ADDRESS, depends_on=[])
 
     def check(_: object) -> None:
         container = _container(mocks, "schema-registry")
@@ -43,7 +44,8 @@ def test_registry_stores_over_mtls_and_a_job_syncs_the_schemas(mocks: RecordingM
         assert host["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
         (job,) = mocks.of_kind("Job")
         (sync,) = job["spec"]["template"]["spec"]["containers"]
-        assert sync["image"] == spec.sync_image
+        assert sync["image"] == IMAGE
+        assert job["metadata"]["name"] == f"schema-sync-{schema_set_digest(IMAGE)}"
         assert sync["args"][-1] == "http://schema-registry.alerts-test.svc:8081"
         assert not mocks.of_kind("Ingress")  # none asked for
 
@@ -63,7 +65,7 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
         read_only=S3Credentials(pulumi.Output.secret("ro-access"), pulumi.Output.secret("ro-secret")),
     )
     topics = ArchivedTopics(alert_topics=["a", "b"], dead_letter_topic="dead")
-    archive = AlertArchive("archive", spec, ADDRESS, topics, keys, depends_on=[])
+    archive = AlertArchive("archive", spec, IMAGE, ADDRESS, topics, keys, depends_on=[])
 
     def check(_: object) -> None:
         ingester = _container(mocks, "archive-ingester")
@@ -93,7 +95,7 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
 def test_producer_replays_visits_forever(mocks: RecordingMocks) -> pulumi.Output[str]:
     spec = ProducerSpec.model_validate({"enabled": True, "alertsPerVisit": 500, "topic": "alerts-simulated"})
-    producer = AlertProducer("producer", spec, ADDRESS, depends_on=[])
+    producer = AlertProducer("producer", spec, IMAGE, ADDRESS, depends_on=[])
 
     def check(_: object) -> None:
         args = _container(mocks, "alert-producer")["args"]
@@ -112,7 +114,7 @@ def test_gcs_archive_services_have_a_google_account_each(mocks: RecordingMocks) 
             "gcpServiceAccounts": {"ingester": "writer@p.iam", "server": "reader@p.iam"},
         }
     )
-    archive = AlertArchive("archive", spec, ADDRESS, ArchivedTopics(["a"], None), None, depends_on=[])
+    archive = AlertArchive("archive", spec, IMAGE, ADDRESS, ArchivedTopics(["a"], None), None, depends_on=[])
 
     def check(_: object) -> None:
         accounts = {

@@ -1,0 +1,98 @@
+"""The GitHub workflows: what runs on pull requests, on main, on a schedule and on a release."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.stackfile import load_stack, stack_names
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+FACILITY_STACKS = [s for s in stack_names() if s != "local"]
+
+
+def workflow(name: str) -> dict[str, Any]:
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True)  # YAML 1.1 reads the key `on` as true
+    return dict(document)
+
+
+def runs(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job.get("steps", []) if "run" in step]
+
+
+def test_pull_requests_preview_every_facility_stack_with_the_policy_pack() -> None:
+    deploy = workflow("deploy.yml")
+    assert "pull_request" in deploy["on"]
+    preview = deploy["jobs"]["preview"]
+    assert preview["if"] == "github.event_name == 'pull_request'"
+    assert preview["strategy"]["matrix"]["stack"] == FACILITY_STACKS
+    commands = runs(preview)
+    assert any("pulumi preview" in c and "--policy-pack infra/policy" in c for c in commands)
+    assert not any("pulumi up" in c for c in commands)
+
+
+def test_main_deploys_each_stack_behind_an_approval_then_proves_delivery() -> None:
+    deploy = workflow("deploy.yml")
+    assert deploy["on"]["push"]["branches"] == ["main"]
+    up = deploy["jobs"]["up"]
+    assert "pull_request" not in up["if"]
+    assert up["environment"] == "${{ matrix.stack }}"  # an environment with required reviewers
+    assert up["strategy"]["matrix"]["stack"] == FACILITY_STACKS
+    assert any("pulumi up" in c and "--policy-pack infra/policy" in c for c in runs(up))
+    postdeploy = {
+        job["with"]["stack"]
+        for job in deploy["jobs"].values()
+        if job.get("uses") == "./.github/workflows/postdeploy.yml" and job.get("needs") == "up"
+    }
+    assert postdeploy == set(FACILITY_STACKS)
+    assert "workflow_call" in workflow("postdeploy.yml")["on"]
+
+
+def test_a_schedule_checks_for_drift() -> None:
+    deploy = workflow("deploy.yml")
+    assert deploy["on"]["schedule"]
+    drift = deploy["jobs"]["drift"]
+    assert drift["if"] == "github.event_name == 'schedule'"
+    (check,) = [c for c in runs(drift) if "pulumi" in c]
+    words = shlex.split(check)
+    assert {"preview", "--refresh", "--expect-no-changes"} <= set(words)
+
+
+def test_releases_build_push_and_pin_the_services_image() -> None:
+    images = workflow("images.yml")
+    assert images["on"]["push"]["tags"]
+    steps = images["jobs"]["services-image"]["steps"]
+    build = next(step for step in steps if step.get("id") == "build")
+    assert build["with"]["file"] == "services/Dockerfile"
+    assert build["with"]["push"] is True
+    pin = next(c for c in runs(images["jobs"]["services-image"]) if "pin-image" in c)
+    assert "steps.build.outputs.digest" in pin
+    assert set(FACILITY_STACKS) <= set(shlex.split(pin))
+    image = images["env"]["IMAGE"]
+    for stack in FACILITY_STACKS:
+        services_image = load_stack(stack).services_image
+        assert services_image is not None
+        assert services_image.startswith(f"{image}:"), stack
+
+
+def test_workflows_call_only_scripts_that_exist() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        text = path.read_text()
+        for script in re.findall(r"scripts/[\w.-]+", text):
+            assert (ROOT / script).is_file(), (path.name, script)
+
+
+def test_the_image_builds_from_pinned_base_images() -> None:
+    dockerfile = (ROOT / "services" / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM (\S+)|--from=(\S+)", dockerfile, re.MULTILINE)
+    images = [a or b for a, b in bases]
+    assert images
+    for image in images:
+        tag = image.rsplit(":", 1)[1]
+        assert re.fullmatch(r"\d+\.\d+\.\d+(-[\w.-]+)?", tag), image
