@@ -71,6 +71,18 @@ class StorageSpec(_Model):
     size: Annotated[str, Field(pattern=r"^[0-9]+(Gi|Ti)$")]
 
 
+class PoolResourcesSpec(_Model):
+    """Requests and limits of one node pool's pods, and the JVM heap inside them."""
+
+    cpu: str
+    memory: Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi)$")]
+    heap: Annotated[str, Field(pattern=r"^[0-9]+[mg]$", description="JVM -Xms/-Xmx")]
+
+
+BROKER_RESOURCES = PoolResourcesSpec(cpu="2", memory="16Gi", heap="6g")  # the rest is page cache
+CONTROLLER_RESOURCES = PoolResourcesSpec(cpu="500m", memory="2Gi", heap="1g")
+
+
 class ExternalListenerSpec(_Model):
     """The brokers' SCRAM listener behind per-broker LoadBalancers."""
 
@@ -106,6 +118,8 @@ class KafkaClusterSpec(_Model):
     disk_budget: Annotated[float, Field(gt=0, le=0.9)] = Field(
         default=0.75, alias="diskBudget", description="the share of each broker's disk the topics may fill"
     )
+    broker_resources: PoolResourcesSpec = Field(default=BROKER_RESOURCES, alias="brokerResources")
+    controller_resources: PoolResourcesSpec = Field(default=CONTROLLER_RESOURCES, alias="controllerResources")
     broker_storage: StorageSpec = Field(alias="brokerStorage")
     controller_storage: StorageSpec = Field(alias="controllerStorage")
     external: ExternalListenerSpec

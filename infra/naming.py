@@ -10,6 +10,7 @@ INTERNAL_TLS_PORT = 9093
 EXTERNAL_PORT = 9094
 REGISTRY_PORT = 8081
 ARCHIVE_SERVER_PORT = 8080
+METRICS_PORT = 9100  # every service's Prometheus metrics, apart from its API
 PASSWORD_KEY = "password"  # noqa: S105 - a Secret key name
 
 REGISTRY_APP = "schema-registry"

@@ -9,9 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import IngressSpec
+from infra.naming import METRICS_PORT
 
 Manifest = dict[str, Any]
 
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - in a pod, what the Service, probes and scraper reach
 PART_OF = {"app.kubernetes.io/part-of": "alert-distribution"}
 
 
@@ -27,6 +29,13 @@ def secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+def service_args(module: str, *extra: str) -> list[str]:
+    """The command of one of our services (`python -m services.<name>.cli`), serving its metrics
+    on METRICS_PORT on every interface of the pod, for the scraper."""
+    metrics = ["--metrics-port", str(METRICS_PORT), "--metrics-host", ALL_INTERFACES]
+    return ["python", "-m", f"services.{module}.cli", *extra, *metrics]
+
+
 def container(
     app: str,
     image: str,
@@ -36,10 +45,11 @@ def container(
     readiness_path: str | None = None,
     mounts: list[dict[str, Any]] | None = None,
     run_as: int | None = None,
+    metrics_port: int | None = None,
 ) -> Manifest:
-    """A non-root container with no privileges; `port` is named `http`, probed at `readiness_path`.
-    `run_as` gives the uid and gid for an image whose USER is a name (the kubelet cannot verify
-    runAsNonRoot against a name and refuses to start it)."""
+    """A non-root container with no privileges; `port` is named `http`, probed at `readiness_path`,
+    `metrics_port` is named `metrics`. `run_as` gives the uid and gid for an image whose USER is a
+    name (the kubelet cannot verify runAsNonRoot against a name and refuses to start it)."""
     spec: Manifest = {
         "name": app,
         "image": image,
@@ -58,8 +68,9 @@ def container(
         spec["securityContext"] |= {"runAsUser": run_as, "runAsGroup": run_as}
     if args is not None:
         spec["args"] = args
-    if port is not None:
-        spec["ports"] = [{"name": "http", "containerPort": port}]
+    ports = [(name, number) for name, number in (("http", port), ("metrics", metrics_port)) if number]
+    if ports:
+        spec["ports"] = [{"name": name, "containerPort": number} for name, number in ports]
     if readiness_path is not None:
         spec["readinessProbe"] = {"httpGet": {"path": readiness_path, "port": "http"}}
     if mounts:
@@ -74,10 +85,19 @@ def deployment(
     pod_container: Manifest,
     volumes: list[dict[str, Any]] | None = None,
 ) -> Manifest:
-    """A Deployment of one container, running as the service account named after the app."""
+    """A Deployment of one container, running as the service account named after the app, its
+    replicas spread over nodes, its `metrics` port announced to Prometheus."""
     pod_spec: Manifest = {"serviceAccountName": app, "containers": [pod_container]}
     if volumes:
         pod_spec["volumes"] = volumes
+    if replicas > 1:
+        pod_spec["topologySpreadConstraints"] = [
+            spread_over_nodes({"app.kubernetes.io/name": app}, hard=False)
+        ]
+    pod_meta: Manifest = {"labels": app_labels(app)}
+    metrics = [p["containerPort"] for p in pod_container.get("ports", []) if p["name"] == "metrics"]
+    if metrics:
+        pod_meta["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(metrics[0])}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -85,8 +105,18 @@ def deployment(
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
-            "template": {"metadata": {"labels": app_labels(app)}, "spec": pod_spec},
+            "template": {"metadata": pod_meta, "spec": pod_spec},
         },
+    }
+
+
+def spread_over_nodes(match_labels: dict[str, str], hard: bool) -> Manifest:
+    """One replica per node as far as possible; `hard` refuses to schedule two on one node."""
+    return {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule" if hard else "ScheduleAnyway",
+        "labelSelector": {"matchLabels": match_labels},
     }
 
 
@@ -157,6 +187,7 @@ def service_account(namespace: str, name: str, gcp_service_account: str | None =
 
 _TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "Service"): k8s.core.v1.Service,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
@@ -170,8 +201,9 @@ def apply_manifest(manifest: Manifest, opts: pulumi.ResourceOptions) -> pulumi.C
     api_version, kind = manifest["apiVersion"], manifest["kind"]
     name = f"{kind.lower()}-{manifest['metadata']['name']}"
     kwargs: dict[str, Any] = {"metadata": manifest["metadata"]}
-    if "spec" in manifest:
-        kwargs["spec"] = manifest["spec"]
+    for field in ("spec", "data"):
+        if field in manifest:
+            kwargs[field] = manifest[field]
     typed = _TYPED.get((api_version, kind))
     if typed is not None:
         return typed(name, opts=opts, **kwargs)

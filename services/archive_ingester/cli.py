@@ -12,33 +12,53 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
 from alertdist_common.kafka import KafkaSettings
 from services.archive_ingester.ingester import DEFAULT_GROUP, ArchiveIngester, IngestStats
 from services.common import logs
+from services.common.metrics import add_metrics_arguments, serve_metrics
 from services.common.registry import RegistrySchemas
 from services.common.settings import ArchiveSettings, RegistrySettings
 from services.common.storage import open_store
 
+METRICS = {
+    "alertdist_archive_alerts_total": ("alerts", "Alerts stored in the archive"),
+    "alertdist_archive_dead_letters_total": ("dead_letters", "Alerts sent to the dead-letter topic"),
+    "alertdist_archive_schemas": ("schemas", "Alert schemas copied into the archive"),
+    "alertdist_archive_batches_total": ("batches", "Batches committed"),
+    "alertdist_archive_retries_total": ("retries", "Retries after an object store or Kafka failure"),
+}
+
+
+class IngestCollector(Collector):
+    """The latest IngestStats, for the metrics port (what a pod's scraper reads)."""
+
+    def __init__(self) -> None:
+        self.stats = IngestStats()
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (field, help_text) in METRICS.items():
+            family = CounterMetricFamily if name.endswith("_total") else GaugeMetricFamily
+            yield family(name.removesuffix("_total"), help_text, value=getattr(self.stats, field))
+
 
 def write_metrics(path: Path, stats: IngestStats) -> None:
-    """Prometheus text format, replaced atomically (node-exporter textfile style)."""
-    lines = [
-        f"alertdist_archive_alerts_total {stats.alerts}",
-        f"alertdist_archive_dead_letters_total {stats.dead_letters}",
-        f"alertdist_archive_schemas {stats.schemas}",
-        f"alertdist_archive_batches_total {stats.batches}",
-        f"alertdist_archive_retries_total {stats.retries}",
-    ]
+    """The same figures in Prometheus text format, replaced atomically (textfile style): they
+    outlive the process, which the local facility's crash tests read after a kill."""
+    lines = [f"{name} {getattr(stats, field)}" for name, (field, _) in METRICS.items()]
     partial = path.with_suffix(".tmp")
     partial.write_text("\n".join(lines) + "\n")
     partial.replace(path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alertdist-archive-ingester", description=__doc__)
     parser.add_argument(
         "--topics", default=os.environ.get("ALERTDIST_TOPICS", "alerts-simulated,lsst-alerts-v11")
@@ -59,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--metrics-file", type=Path, help="write Prometheus metrics here after each batch and each retry"
     )
-    args = parser.parse_args(argv)
+    add_metrics_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     log = logs.configure("alertdist.archive_ingester")
     try:
         kafka, registry, archive = KafkaSettings(), RegistrySettings(), ArchiveSettings()
@@ -80,8 +105,18 @@ def main(argv: list[str] | None = None) -> int:
         gzip_level=args.gzip_level,
         group=args.group,
     )
-    metrics = (lambda stats: write_metrics(args.metrics_file, stats)) if args.metrics_file else None
-    ingester.run(stop, on_stats=metrics)
+    collector = IngestCollector()
+    if args.metrics_port:
+        scraped = CollectorRegistry()
+        scraped.register(collector)
+        serve_metrics(args.metrics_port, args.metrics_host, scraped)
+
+    def on_stats(stats: IngestStats) -> None:
+        collector.stats = stats
+        if args.metrics_file:
+            write_metrics(args.metrics_file, stats)
+
+    ingester.run(stop, on_stats=on_stats)
     return 0
 
 

@@ -15,18 +15,21 @@ from pydantic import ValidationError
 
 from services.archive_server.app import create_app
 from services.common import logs
-from services.common.metrics import serve_metrics
+from services.common.metrics import add_metrics_arguments, serve_metrics
 from services.common.settings import ArchiveSettings
 from services.common.storage import open_store
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alertdist-archive-server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 in a pod)")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: off)")
-    parser.add_argument("--metrics-host", default="127.0.0.1", help="address for the metrics port")
-    args = parser.parse_args(argv)
+    add_metrics_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     log = logs.configure("alertdist.archive_server")
     try:
         archive = ArchiveSettings()

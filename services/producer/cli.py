@@ -16,6 +16,7 @@ from tqdm import tqdm
 from alertdist_common.kafka import KafkaSettings
 from alertdist_common.schemas import latest_version
 from services.common import logs
+from services.common.metrics import add_metrics_arguments
 from services.producer.alerts import AlertFactory, AlertInputError, read_alert_file
 from services.producer.metrics import ProducerMetrics
 from services.producer.producer import AlertProducer, DeliveryError
@@ -41,9 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--alerts-file", type=Path, action="append", help="Avro file of template alerts (repeatable)"
     )
-    parser.add_argument(
-        "--metrics-port", type=int, default=0, help="serve Prometheus metrics on 127.0.0.1:PORT"
-    )
+    add_metrics_arguments(parser)
     args = parser.parse_args(argv)
     if not 1 <= args.alerts_per_visit <= 40_000:
         parser.error("--alerts-per-visit must be between 1 and 40,000")
@@ -70,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AlertInputError, DeliveryError) as exc:
         log.error(str(exc))
         return 2
-    metrics = ProducerMetrics.serve(args.metrics_port) if args.metrics_port else None
+    metrics = ProducerMetrics.serve(args.metrics_port, args.metrics_host) if args.metrics_port else None
     next_id = args.first_id if args.first_id is not None else time.time_ns() // 1000
     visit = 0
     while args.forever or visit < args.visits:

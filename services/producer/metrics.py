@@ -17,8 +17,8 @@ class ProducerMetrics:
     visit_seconds: Histogram
 
     @classmethod
-    def serve(cls, port: int) -> ProducerMetrics:
-        serve_metrics(port)
+    def serve(cls, port: int, host: str = "127.0.0.1") -> ProducerMetrics:
+        serve_metrics(port, host)
         return cls(
             Counter("alertdist_producer_alerts", "Alerts acknowledged by Kafka"),
             Counter("alertdist_producer_bytes", "Bytes of alerts acknowledged by Kafka"),

@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.components.kubernetes import Manifest, container, deployment, secret_env
+from infra.components.kubernetes import (
+    ALL_INTERFACES,
+    Manifest,
+    container,
+    deployment,
+    secret_env,
+    service_args,
+)
 from infra.config import ArchiveSpec
 from infra.naming import (
     ARCHIVE_SERVER_PORT,
     INGESTER_APP,
+    METRICS_PORT,
     PASSWORD_KEY,
     SERVER_APP,
     ClusterAddress,
@@ -60,7 +68,8 @@ def archive_ingester(
         {"name": "ALERTDIST_TOPICS", "value": ",".join(topics.alert_topics)},
         {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
     ]
-    ingester = container(INGESTER_APP, image, env, args=["python", "-m", "services.archive_ingester.cli"])
+    args = service_args("archive_ingester")
+    ingester = container(INGESTER_APP, image, env, args=args, metrics_port=METRICS_PORT)
     return deployment(address.namespace, INGESTER_APP, spec.ingester_replicas, ingester)
 
 
@@ -69,7 +78,8 @@ def archive_server(spec: ArchiveSpec, image: str, address: ClusterAddress) -> Ma
         SERVER_APP,
         image,
         _store_env(spec, address, SERVER_S3_SECRET),
-        args=["python", "-m", "services.archive_server.cli", "--port", str(ARCHIVE_SERVER_PORT)],
+        args=service_args("archive_server", "--host", ALL_INTERFACES, "--port", str(ARCHIVE_SERVER_PORT)),
+        metrics_port=METRICS_PORT,
         port=ARCHIVE_SERVER_PORT,
         readiness_path="/v1/health",
     )

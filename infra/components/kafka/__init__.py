@@ -32,6 +32,10 @@ class KafkaCluster(pulumi.ComponentResource):
         # deleteClaim is false, but the cluster is gone): a deploy never does it, only a person.
         kept = pulumi.ResourceOptions(retain_on_delete=True)
         after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]).merge(kept)
+        apply_manifest(
+            manifests.metrics_config_map(cluster, namespace),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
+        )
         self.node_pools = [
             apply_manifest(pool, after_namespace) for pool in manifests.node_pools(cluster, namespace)
         ]

@@ -4,11 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.components.kubernetes import Manifest, meta
-from infra.config import KafkaClusterSpec, StorageSpec
+import yaml
+
+from infra.components.kubernetes import Manifest, meta, spread_over_nodes
+from infra.config import KafkaClusterSpec, PoolResourcesSpec, StorageSpec
 from infra.naming import EXTERNAL_PORT, INTERNAL_SCRAM_PORT, INTERNAL_TLS_PORT
 from infra.tables import ADMIN_USER
 
+METRICS_CONFIG_KEY = "kafka-metrics-config.yml"
+# The JMX exporter's rules: what operators watch on brokers and controllers (throughput per topic,
+# replication health, request latency, KRaft controller state), as Prometheus names.
+JMX_EXPORTER_CONFIG: dict[str, Any] = {
+    "lowercaseOutputName": True,
+    "rules": [
+        {
+            "pattern": "kafka.server<type=BrokerTopicMetrics, name=(.+), topic=(.+)><>Count",
+            "name": "kafka_server_brokertopicmetrics_$1_total",
+            "type": "COUNTER",
+            "labels": {"topic": "$2"},
+        },
+        {
+            "pattern": "kafka.server<type=ReplicaManager, name=(.+)><>Value",
+            "name": "kafka_server_replicamanager_$1",
+            "type": "GAUGE",
+        },
+        {
+            "pattern": "kafka.controller<type=KafkaController, name=(.+)><>Value",
+            "name": "kafka_controller_kafkacontroller_$1",
+            "type": "GAUGE",
+        },
+        {
+            "pattern": "kafka.network<type=RequestMetrics, name=TotalTimeMs, request=(.+)>"
+            "<>(\\d+)thPercentile",
+            "name": "kafka_network_requestmetrics_totaltimems",
+            "type": "GAUGE",
+            "labels": {"request": "$1", "quantile": "0.$2"},
+        },
+        {
+            "pattern": "kafka.server<type=raft-metrics><>(.+):",
+            "name": "kafka_server_raftmetrics_$1",
+            "type": "GAUGE",
+        },
+    ],
+}
 BROKER_NODE_IDS = "[0-99]"
 CONTROLLER_NODE_IDS = "[100-199]"
 
@@ -34,18 +72,42 @@ def _storage(storage: StorageSpec) -> dict[str, Any]:
     }
 
 
+def _pool_pods(cluster: str, pool: str, resources: PoolResourcesSpec) -> dict[str, Any]:
+    """Requests and limits (memory limit = request: a broker OOM-killed under load loses its page
+    cache and its leaderships), the heap, and one pod per node. Strimzi labels each pod with
+    `strimzi.io/cluster` and `strimzi.io/pool-name` (api Labels.STRIMZI_CLUSTER_LABEL and
+    STRIMZI_POOL_NAME_LABEL in strimzi/strimzi-kafka-operator)."""
+    same_pool = {"strimzi.io/cluster": cluster, "strimzi.io/pool-name": pool}
+    return {
+        "resources": {
+            "requests": {"cpu": resources.cpu, "memory": resources.memory},
+            "limits": {"memory": resources.memory},
+        },
+        "jvmOptions": {"-Xms": resources.heap, "-Xmx": resources.heap},
+        "template": {"pod": {"topologySpreadConstraints": [spread_over_nodes(same_pool, hard=True)]}},
+    }
+
+
 def node_pools(cluster: KafkaClusterSpec, namespace: str) -> list[Manifest]:
     """A controller pool and a broker pool; broker ids 0.. match the external broker hosts."""
     pools = []
-    for name, roles, replicas, storage, ids in (
+    for name, roles, replicas, storage, resources, ids in (
         (
             "controller",
             ["controller"],
             cluster.controller_replicas,
             cluster.controller_storage,
+            cluster.controller_resources,
             CONTROLLER_NODE_IDS,
         ),
-        ("broker", ["broker"], cluster.replicas, cluster.broker_storage, BROKER_NODE_IDS),
+        (
+            "broker",
+            ["broker"],
+            cluster.replicas,
+            cluster.broker_storage,
+            cluster.broker_resources,
+            BROKER_NODE_IDS,
+        ),
     ):
         metadata = strimzi_meta(name, namespace, cluster.name)
         metadata["annotations"] = {"strimzi.io/next-node-ids": ids}
@@ -54,10 +116,29 @@ def node_pools(cluster: KafkaClusterSpec, namespace: str) -> list[Manifest]:
                 "apiVersion": cluster.strimzi.api_version,
                 "kind": "KafkaNodePool",
                 "metadata": metadata,
-                "spec": {"replicas": replicas, "roles": roles, "storage": _storage(storage)},
+                "spec": {
+                    "replicas": replicas,
+                    "roles": roles,
+                    "storage": _storage(storage),
+                    **_pool_pods(cluster.name, name, resources),
+                },
             }
         )
     return pools
+
+
+def metrics_config_map(cluster: KafkaClusterSpec, namespace: str) -> Manifest:
+    """The Prometheus JMX exporter's rules for brokers and controllers (Kafka CR metricsConfig)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(metrics_config_name(cluster), namespace),
+        "data": {METRICS_CONFIG_KEY: yaml.safe_dump(JMX_EXPORTER_CONFIG, sort_keys=False)},
+    }
+
+
+def metrics_config_name(cluster: KafkaClusterSpec) -> str:
+    return f"{cluster.name}-kafka-metrics"
 
 
 def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> Manifest:
@@ -106,6 +187,12 @@ def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> 
                     },
                 ],
                 "authorization": {"type": "simple", "superUsers": [ADMIN_USER]},
+                "metricsConfig": {
+                    "type": "jmxPrometheusExporter",
+                    "valueFrom": {
+                        "configMapKeyRef": {"name": metrics_config_name(cluster), "key": METRICS_CONFIG_KEY}
+                    },
+                },
                 "config": {
                     "auto.create.topics.enable": False,
                     "default.replication.factor": rf,
@@ -119,5 +206,8 @@ def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> 
                 },
             },
             "entityOperator": {"topicOperator": {}, "userOperator": {}},
+            # Consumer-group lag per topic and partition: each community broker's groups carry its
+            # username as prefix, so lag per broker is one sum by prefix (kafka_consumergroup_lag).
+            "kafkaExporter": {"topicRegex": ".*", "groupRegex": ".*"},
         },
     }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from infra.components.kubernetes import Manifest, container, deployment, secret_env
+from infra.components.kubernetes import Manifest, container, deployment, secret_env, service_args
 from infra.config import ProducerSpec
-from infra.naming import PASSWORD_KEY, PRODUCER_APP, ClusterAddress, password_secret_name
+from infra.naming import METRICS_PORT, PASSWORD_KEY, PRODUCER_APP, ClusterAddress, password_secret_name
 from infra.tables import PRODUCER_USER
 
 
@@ -14,10 +14,8 @@ def alert_producer(spec: ProducerSpec, image: str, address: ClusterAddress) -> M
         {"name": "ALERTDIST_KAFKA_USERNAME", "value": PRODUCER_USER},
         secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(PRODUCER_USER), PASSWORD_KEY),
     ]
-    args = [
-        "python",
-        "-m",
-        "services.producer.cli",
+    args = service_args(
+        "producer",
         "--topic",
         spec.topic,
         "--alerts-per-visit",
@@ -25,5 +23,6 @@ def alert_producer(spec: ProducerSpec, image: str, address: ClusterAddress) -> M
         "--visit-interval",
         str(spec.visit_interval_seconds),
         "--forever",
-    ]
-    return deployment(address.namespace, PRODUCER_APP, 1, container(PRODUCER_APP, image, env, args=args))
+    )
+    producer = container(PRODUCER_APP, image, env, args=args, metrics_port=METRICS_PORT)
+    return deployment(address.namespace, PRODUCER_APP, 1, producer)

@@ -7,12 +7,16 @@ import pytest
 from pydantic import ValidationError
 
 from infra.components.archive import AlertArchive
-from infra.components.archive.manifests import ArchivedTopics
+from infra.components.archive.manifests import ArchivedTopics, archive_ingester, archive_server
 from infra.components.producer import AlertProducer
+from infra.components.producer.manifests import alert_producer
 from infra.components.registry import SchemaRegistry
 from infra.components.registry.manifests import schema_set_digest
 from infra.config import ArchiveSpec, ProducerSpec, RegistrySpec
 from infra.stack_secrets import ArchiveS3Keys, S3Credentials
+from services.archive_ingester import cli as ingester_cli
+from services.archive_server import cli as server_cli
+from services.producer import cli as producer_cli
 from tests.unit.infra.conftest import ADDRESS, RecordingMocks, when_declared
 
 IMAGE = "example.org/services:1.2.3@sha256:" + "a" * 64
@@ -135,3 +139,44 @@ def test_the_archive_server_may_not_share_the_ingester_s_google_account() -> Non
                 "gcpServiceAccounts": {"ingester": "one@p.iam", "server": "one@p.iam"},
             }
         )
+
+
+def test_service_commands_parse_with_the_services_own_parsers() -> None:
+    """Each Deployment's args, read by the service's real CLI: API and metrics on every interface
+    of the pod (127.0.0.1 would refuse the Service, the probes and the scraper)."""
+    archive = ArchiveSpec.model_validate({"bucket": {"kind": "gcs", "name": "alerts", "project": "p"}})
+    producer = ProducerSpec.model_validate({"enabled": True})
+    commands = {
+        "archive-server": (archive_server(archive, IMAGE, ADDRESS), server_cli.build_parser().parse_args),
+        "archive-ingester": (
+            archive_ingester(archive, IMAGE, ADDRESS, ArchivedTopics(["a"], None)),
+            ingester_cli.build_parser().parse_args,
+        ),
+        "alert-producer": (alert_producer(producer, IMAGE, ADDRESS), producer_cli.parse_args),
+    }
+    for app, (manifest, parse) in commands.items():
+        (container,) = manifest["spec"]["template"]["spec"]["containers"]
+        python, dash_m, module, *args = container["args"]
+        assert (python, dash_m, module) == ("python", "-m", f"services.{app_module(app)}.cli")
+        parsed = parse(args)
+        ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+        assert parsed.metrics_port == ports["metrics"], app
+        assert parsed.metrics_host == "0.0.0.0", app  # noqa: S104
+        annotations = manifest["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(ports["metrics"])
+        if "http" in ports:
+            assert (parsed.host, parsed.port) == ("0.0.0.0", ports["http"])  # noqa: S104
+
+
+def app_module(app: str) -> str:
+    return {"archive-server": "archive_server", "archive-ingester": "archive_ingester"}.get(app, "producer")
+
+
+def test_replicated_deployments_spread_over_nodes() -> None:
+    archive = ArchiveSpec.model_validate(
+        {"bucket": {"kind": "gcs", "name": "alerts", "project": "p"}, "serverReplicas": 2}
+    )
+    pod = archive_server(archive, IMAGE, ADDRESS)["spec"]["template"]["spec"]
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert spread["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": "archive-server"}
