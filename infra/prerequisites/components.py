@@ -10,6 +10,19 @@ from infra.naming import INGESTER_APP, SERVER_APP
 from infra.stack_secrets import S3Credentials
 
 STRIMZI_CHART_REPO = "https://strimzi.io/charts/"
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def keep_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Protect and retain the chart's CustomResourceDefinitions: deleting a CRD deletes every
+    resource of its kind (Kubernetes garbage-collects a CRD's custom resources with it), so
+    removing or replacing the chart must never take the Kafka cluster, its topics and users."""
+    if args.type_ != CRD_TYPE:
+        return None
+    kept = pulumi.ResourceOptions(protect=True, retain_on_delete=True)
+    return pulumi.ResourceTransformResult(
+        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, kept)
+    )
 
 
 class StrimziOperator(pulumi.ComponentResource):
@@ -29,7 +42,7 @@ class StrimziOperator(pulumi.ComponentResource):
             namespace=spec.namespace,
             repository_opts={"repo": STRIMZI_CHART_REPO},
             values={"watchNamespaces": [watched_namespace], "watchAnyNamespace": False},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace], transforms=[keep_crds]),
         )
         self.register_outputs({})
 

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.prerequisites.components import ArchiveBucket, StrimziOperator
+from infra.prerequisites.components import CRD_TYPE, ArchiveBucket, StrimziOperator, keep_crds
 from infra.prerequisites.program import declare
 from infra.stack_secrets import S3Credentials
 from infra.stackfile import load_stack
@@ -71,3 +71,27 @@ def test_usdf_gets_an_s3_bucket_and_the_operator(mocks: RecordingMocks) -> pulum
 def test_the_local_stack_has_no_prerequisites() -> None:
     with pytest.raises(ValueError, match="no prerequisites"):
         declare(load_stack("local"), None)
+
+
+def test_the_chart_s_crds_are_protected_and_retained() -> None:
+    """Deleting Strimzi's CRDs would delete the Kafka cluster, topics and users with them."""
+    crd = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_=CRD_TYPE,
+        name="kafkas.kafka.strimzi.io",
+        props={"metadata": {"name": "kafkas.kafka.strimzi.io"}},
+        opts=pulumi.ResourceOptions(),
+    )
+    result = keep_crds(crd)
+    assert result is not None
+    assert result.opts.protect is True
+    assert result.opts.retain_on_delete is True
+    assert result.props == crd.props
+    deployment = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_="kubernetes:apps/v1:Deployment",
+        name="strimzi-cluster-operator",
+        props={},
+        opts=pulumi.ResourceOptions(),
+    )
+    assert keep_crds(deployment) is None
