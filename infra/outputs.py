@@ -32,6 +32,13 @@ class RegistryCredentials(_Outputs):
     password: SecretStr
 
 
+class ClientFloor(_Outputs):
+    """The oldest Kafka clients the facility's Kafka accepts (alertdist_common.clients)."""
+
+    librdkafka: str
+    java_client: str
+
+
 class StackOutputs(_Outputs):
     facility: str
     bootstrap_servers: str
@@ -50,6 +57,7 @@ class StackOutputs(_Outputs):
     topics: dict[str, TopicOutput]
     users: dict[str, str] = Field(description="username -> role")
     passwords: dict[str, SecretStr]
+    client_floor: ClientFloor
 
     @classmethod
     def from_file(cls, path: Path) -> StackOutputs:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from alertdist_common.clients import MIN_JAVA_CLIENT, MIN_LIBRDKAFKA
 from infra.components.access import KafkaAccess
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
@@ -91,6 +92,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
             for topic in config.topics
         },
         "users": {user.username: user.role.value for user in kafka_users(config)},
+        "clientFloor": {"librdkafka": MIN_LIBRDKAFKA, "javaClient": MIN_JAVA_CLIENT},
     }
 
 

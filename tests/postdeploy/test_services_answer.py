@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import confluent_kafka
+
+from alertdist_common.clients import MIN_LIBRDKAFKA, librdkafka_supported
 from infra.outputs import StackOutputs
 
 from .clients import ErrorLog, Listener, admin, archive, registry
@@ -37,3 +40,12 @@ def test_archive_server_answers(outputs: StackOutputs) -> None:
         response = http.get("/v1/health")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ok"
+
+
+def test_the_suite_s_kafka_client_meets_the_facility_s_floor(outputs: StackOutputs) -> None:
+    """A client below the floor has its SCRAM login refused, which would read as a wrong password."""
+    version, _ = confluent_kafka.libversion()
+    assert outputs.client_floor.librdkafka == MIN_LIBRDKAFKA
+    assert librdkafka_supported(version), (
+        f"librdkafka {version} is older than {MIN_LIBRDKAFKA}, the oldest the facility's Kafka accepts"
+    )
