@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 MIB = 1024 * 1024
 COMMUNITY_BROKERS = ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle")
@@ -92,11 +92,12 @@ class ExternalListenerSpec(_Model):
     broker_ips: list[str] = Field(default_factory=list, alias="brokerIps")
 
 
+StrimziApiVersion = Literal["kafka.strimzi.io/v1", "kafka.strimzi.io/v1beta2"]
+
+
 class StrimziSpec(_Model):
     chart_version: str = Field(alias="chartVersion", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    api_version: Literal["kafka.strimzi.io/v1", "kafka.strimzi.io/v1beta2"] = Field(
-        default="kafka.strimzi.io/v1", alias="apiVersion"
-    )
+    api_version: StrimziApiVersion = Field(default="kafka.strimzi.io/v1", alias="apiVersion")
     namespace: str = "strimzi"
 
     @model_validator(mode="after")
@@ -109,26 +110,46 @@ class StrimziSpec(_Model):
         return self
 
 
-class KafkaClusterSpec(_Model):
+class _KafkaSpec(_Model):
+    """What every stack's Kafka has, whoever runs it: its size, for replication and disk checks."""
+
     name: str = "alert-broker"
-    version: str
-    replicas: Annotated[int, Field(ge=1)]
+    replicas: Annotated[int, Field(ge=1, description="brokers")]
     min_insync_replicas: Annotated[int, Field(ge=1)] = Field(alias="minInsyncReplicas")
     controller_replicas: Annotated[int, Field(ge=1)] = Field(default=3, alias="controllerReplicas")
     disk_budget: Annotated[float, Field(gt=0, le=0.9)] = Field(
         default=0.75, alias="diskBudget", description="the share of each broker's disk the topics may fill"
     )
+    broker_storage: StorageSpec = Field(alias="brokerStorage")
+    strimzi: StrimziSpec = Field(description="the operator's release: ours, or the facility's when shared")
+
+    @model_validator(mode="after")
+    def _isr_within_brokers(self) -> _KafkaSpec:
+        if self.min_insync_replicas > self.replicas:
+            raise ValueError("minInsyncReplicas cannot exceed replicas")
+        return self
+
+    @property
+    def replication_factor(self) -> int:
+        return min(3, self.replicas)
+
+    @property
+    def api_version(self) -> StrimziApiVersion:
+        return self.strimzi.api_version
+
+
+class KafkaClusterSpec(_KafkaSpec):
+    """A Kafka cluster this stack runs (Strimzi CRs in its namespace)."""
+
+    mode: Literal["managed"] = "managed"
+    version: str
     broker_resources: PoolResourcesSpec = Field(default=BROKER_RESOURCES, alias="brokerResources")
     controller_resources: PoolResourcesSpec = Field(default=CONTROLLER_RESOURCES, alias="controllerResources")
-    broker_storage: StorageSpec = Field(alias="brokerStorage")
     controller_storage: StorageSpec = Field(alias="controllerStorage")
     external: ExternalListenerSpec
-    strimzi: StrimziSpec
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaClusterSpec:
-        if self.min_insync_replicas > self.replicas:
-            raise ValueError("minInsyncReplicas cannot exceed replicas")
         if len(self.external.broker_hosts) != self.replicas:
             raise ValueError("external.brokerHosts needs one host per broker replica")
         if self.external.broker_ips and len(self.external.broker_ips) != self.replicas:
@@ -136,8 +157,39 @@ class KafkaClusterSpec(_Model):
         return self
 
     @property
-    def replication_factor(self) -> int:
-        return min(3, self.replicas)
+    def bootstrap_host(self) -> str:
+        return self.external.bootstrap_host
+
+    @property
+    def public_hosts(self) -> set[str]:
+        return {self.external.bootstrap_host, *self.external.broker_hosts}
+
+
+class SharedKafkaSpec(_KafkaSpec):
+    """The facility's own Strimzi Kafka, shared with other tenants (USDF): this stack declares
+    only its topics, users and ACLs there, as KafkaTopic and KafkaUser CRs in the cluster's
+    namespace, the stack's `namespace` (Strimzi's entity operator watches the Kafka's own
+    namespace by default, and pods read Secrets of their own namespace only). Sizes are the
+    facility's, stated for the replication and disk checks; usernames carry the facility."""
+
+    mode: Literal["shared"]
+    bootstrap_host: str = Field(alias="bootstrapHost", description="the facility's external bootstrap host")
+
+    @property
+    def public_hosts(self) -> set[str]:
+        return {self.bootstrap_host}
+
+
+def _kafka_mode(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("mode", "managed"))
+    return str(getattr(value, "mode", "managed"))
+
+
+KafkaSpec = Annotated[
+    Annotated[KafkaClusterSpec, Tag("managed")] | Annotated[SharedKafkaSpec, Tag("shared")],
+    Discriminator(_kafka_mode),
+]
 
 
 class IngressSpec(_Model):
@@ -155,6 +207,7 @@ class RegistrySpec(_Model):
 class GcsBucketSpec(_Model):
     kind: Literal["gcs"] = "gcs"
     name: str
+    existing: bool = Field(default=False, description="provided by the facility: the prerequisites leave it")
     project: str
     location: str = "US-CENTRAL1"
 
@@ -162,6 +215,7 @@ class GcsBucketSpec(_Model):
 class S3BucketSpec(_Model):
     kind: Literal["s3"] = "s3"
     name: str
+    existing: bool = Field(default=False, description="provided by the facility: the prerequisites leave it")
     endpoint: str
     region: str = "us-east-1"
 
@@ -219,7 +273,7 @@ class StackConfig(_Model):
         default_factory=lambda: list(COMMUNITY_BROKERS)
     )
     topics: list[TopicSpec]
-    kafka: KafkaClusterSpec | None = None
+    kafka: KafkaSpec | None = None
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     archive: ArchiveSpec | None = None
     producer: ProducerSpec = Field(default_factory=ProducerSpec)
@@ -269,7 +323,7 @@ class StackConfig(_Model):
         """Kafka's bootstrap and broker hosts are LoadBalancer Services, each with an address of
         its own; the ingresses share the ingress controller's. One DNS name cannot be both."""
         assert self.kafka is not None
-        kafka_hosts = {self.kafka.external.bootstrap_host, *self.kafka.external.broker_hosts}
+        kafka_hosts = self.kafka.public_hosts
         ingresses = [self.registry.ingress, self.archive.ingress if self.archive else None]
         clashes = sorted({i.host for i in ingresses if i is not None} & kafka_hosts)
         if clashes:

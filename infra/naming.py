@@ -32,11 +32,21 @@ def password_secret_name(username: str) -> str:
 
 
 @dataclass(frozen=True)
+class ServiceUsers:
+    """The Kafka usernames of our services (the registry's is also its consumer group)."""
+
+    producer: str = "alert-producer"
+    archive_ingester: str = "archive-ingester"
+    schema_registry: str = "schema-registry"
+
+
+@dataclass(frozen=True)
 class ClusterAddress:
-    """Where a facility's parts find each other inside Kubernetes."""
+    """Where a facility's parts find each other inside Kubernetes, and who they log in as."""
 
     namespace: str
     kafka_cluster: str
+    users: ServiceUsers = ServiceUsers()
 
     def kafka_bootstrap(self, port: int = INTERNAL_SCRAM_PORT) -> str:
         return f"{self.kafka_cluster}-kafka-bootstrap.{self.namespace}.svc:{port}"

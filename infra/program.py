@@ -16,11 +16,19 @@ from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistrations, SchemaRegistry
 from infra.components.targets import DirectKafkaTarget, StrimziTarget
 from infra.components.topics import KafkaTopics
-from infra.config import IngressSpec, StackConfig, TopicRole
+from infra.config import IngressSpec, KafkaClusterSpec, StackConfig, TopicRole
 from infra.naming import EXTERNAL_PORT, ClusterAddress
 from infra.stack_secrets import StackSecrets, read_secrets
 from infra.stackfile import model_from_values
-from infra.tables import ADMIN_USER, KafkaUserSpec, UserRole, kafka_users, replication, stack_users
+from infra.tables import (
+    ADMIN_USER,
+    KafkaUserSpec,
+    UserRole,
+    kafka_users,
+    replication,
+    service_users,
+    stack_users,
+)
 
 
 def load_stack_config(config: pulumi.Config) -> StackConfig:
@@ -45,7 +53,9 @@ def _https(ingress: IngressSpec | None) -> str | None:
 def cluster_address(config: StackConfig) -> ClusterAddress:
     if config.kafka is None:
         raise ValueError(f"the {config.facility} stack declares no Kafka cluster")
-    return ClusterAddress(namespace=config.namespace, kafka_cluster=config.kafka.name)
+    return ClusterAddress(
+        namespace=config.namespace, kafka_cluster=config.kafka.name, users=service_users(config)
+    )
 
 
 def public_outputs(config: StackConfig) -> dict[str, Any]:
@@ -59,7 +69,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
     else:
         assert config.kafka is not None
         assert config.archive is not None
-        bootstrap = f"{config.kafka.external.bootstrap_host}:{EXTERNAL_PORT}"
+        bootstrap = f"{config.kafka.bootstrap_host}:{EXTERNAL_PORT}"
         registry = _https(config.registry.ingress) or cluster_address(config).registry_url
         archive = _https(config.archive.ingress) or ""
     topic_replication = replication(config)
@@ -166,10 +176,10 @@ def _declare_facility(
     assert image is not None
     address = cluster_address(config)
     max_message_bytes = max(topic.max_message_bytes for topic in config.topics)
-    cluster = KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes)
-    target = StrimziTarget(
-        cluster.kafka, config.namespace, cluster_spec.name, cluster_spec.strimzi.api_version
-    )
+    cluster: list[pulumi.Resource] = []
+    if isinstance(cluster_spec, KafkaClusterSpec):
+        cluster = [KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes).kafka]
+    target = StrimziTarget(cluster, config.namespace, cluster_spec.name, cluster_spec.api_version)
     topics = KafkaTopics("topics", config.topics, replication(config), target)
     access = KafkaAccess("access", users, passwords, target)
     registry = SchemaRegistry("schema-registry", config.registry, image, address, depends_on=[topics, access])

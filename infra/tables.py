@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from infra.config import Facility, StackConfig, TopicRole, TopicSpec
+from infra.config import Facility, KafkaClusterSpec, SharedKafkaSpec, StackConfig, TopicRole, TopicSpec
+from infra.naming import ServiceUsers
 
-PRODUCER_USER = "alert-producer"
-ARCHIVE_INGESTER_USER = "archive-ingester"
-REGISTRY_USER = "schema-registry"
-REGISTRY_GROUP = "schema-registry"
+BASE_USERS = ServiceUsers()
+PRODUCER_USER = BASE_USERS.producer
+ARCHIVE_INGESTER_USER = BASE_USERS.archive_ingester
+REGISTRY_USER = BASE_USERS.schema_registry
 REGISTRY_TOPIC = "_schemas"
 ADMIN_USER = "alertdist-admin"
 
@@ -71,6 +72,19 @@ def broker_username(broker: str, facility: Facility) -> str:
     return f"{broker}-{facility.value}"
 
 
+def service_users(config: StackConfig) -> ServiceUsers:
+    """Our services' usernames: suffixed with the facility on a shared cluster (`archive-ingester-usdf`),
+    where other tenants' users live beside ours, as the brokers' are everywhere."""
+    if not isinstance(config.kafka, SharedKafkaSpec):
+        return BASE_USERS
+    suffix = f"-{config.facility.value}"
+    return ServiceUsers(
+        producer=PRODUCER_USER + suffix,
+        archive_ingester=ARCHIVE_INGESTER_USER + suffix,
+        schema_registry=REGISTRY_USER + suffix,
+    )
+
+
 def _topic_rules(username: str, topics: list[TopicSpec], *operations: Operation) -> list[AclRule]:
     return [
         AclRule(username, ResourceType.TOPIC, topic.name, PatternType.LITERAL, operation)
@@ -86,6 +100,8 @@ def _group_rule(username: str, group: str, pattern: PatternType, operation: Oper
 def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
     """Every SCRAM user of the stack with exactly the ACLs it needs, and no more."""
     alerts = config.alert_topics
+    names = service_users(config)
+    producer, ingester, registry = names.producer, names.archive_ingester, names.schema_registry
     users = [
         KafkaUserSpec(
             username=(name := broker_username(broker, config.facility)),
@@ -99,21 +115,21 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
     ]
     users.append(
         KafkaUserSpec(
-            username=PRODUCER_USER,
+            username=producer,
             role=UserRole.PRODUCER,
-            acls=tuple(_topic_rules(PRODUCER_USER, alerts, Operation.WRITE, Operation.DESCRIBE)),
+            acls=tuple(_topic_rules(producer, alerts, Operation.WRITE, Operation.DESCRIBE)),
         )
     )
     dead_letter = [t for t in config.topics if t.role is TopicRole.DEAD_LETTER]
     users.append(
         KafkaUserSpec(
-            username=ARCHIVE_INGESTER_USER,
+            username=ingester,
             role=UserRole.ARCHIVE_INGESTER,
             acls=tuple(
-                _topic_rules(ARCHIVE_INGESTER_USER, alerts, Operation.READ, Operation.DESCRIBE)
-                + _topic_rules(ARCHIVE_INGESTER_USER, dead_letter, Operation.WRITE, Operation.DESCRIBE)
+                _topic_rules(ingester, alerts, Operation.READ, Operation.DESCRIBE)
+                + _topic_rules(ingester, dead_letter, Operation.WRITE, Operation.DESCRIBE)
                 + [
-                    _group_rule(ARCHIVE_INGESTER_USER, ARCHIVE_INGESTER_USER, PatternType.PREFIXED, op)
+                    _group_rule(ingester, ingester, PatternType.PREFIXED, op)
                     for op in (Operation.READ, Operation.DESCRIBE)
                 ]
             ),
@@ -123,11 +139,11 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
     if registry_topics:
         users.append(
             KafkaUserSpec(
-                username=REGISTRY_USER,
+                username=registry,
                 role=UserRole.SCHEMA_REGISTRY,
                 acls=tuple(
                     _topic_rules(
-                        REGISTRY_USER,
+                        registry,
                         registry_topics,
                         Operation.READ,
                         Operation.WRITE,
@@ -135,7 +151,7 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
                         Operation.DESCRIBE_CONFIGS,
                     )
                     + [
-                        _group_rule(REGISTRY_USER, REGISTRY_GROUP, PatternType.LITERAL, op)
+                        _group_rule(registry, registry, PatternType.LITERAL, op)
                         for op in (Operation.READ, Operation.DESCRIBE)
                     ]
                 ),
@@ -176,8 +192,9 @@ def admin_user() -> KafkaUserSpec:
 
 
 def stack_users(config: StackConfig) -> list[KafkaUserSpec]:
-    """The user table plus, at a facility, the operators' super user."""
+    """The user table plus, where the stack runs the Kafka cluster, the operators' super user
+    (a shared cluster's super users are the facility's)."""
     users = kafka_users(config)
-    if config.facility is not Facility.LOCAL:
+    if isinstance(config.kafka, KafkaClusterSpec):
         users.append(admin_user())
     return users

@@ -12,7 +12,7 @@ import pulumi
 class StrimziTarget:
     """Declare KafkaTopic / KafkaUser CRs for one Strimzi cluster, reconciled by its operators."""
 
-    depends_on: pulumi.Resource
+    depends_on: list[pulumi.Resource]  # the Kafka CR, when the stack runs the cluster
     namespace: str
     cluster: str
     api_version: str

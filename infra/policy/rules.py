@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.tables import ARCHIVE_INGESTER_USER, PRODUCER_USER, REGISTRY_GROUP, REGISTRY_TOPIC, REGISTRY_USER
+from infra.tables import ARCHIVE_INGESTER_USER, PRODUCER_USER, REGISTRY_TOPIC, REGISTRY_USER
 
 STRIMZI_PREFIX = "kubernetes:kafka.strimzi.io/"
 DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
@@ -59,6 +59,11 @@ def grants(resource_type: str, props: Props) -> list[Grant]:
     return []
 
 
+def _is_service(username: str, base: str) -> bool:
+    """One of our services' users, plain or suffixed with its facility on a shared cluster."""
+    return re.fullmatch(rf"{re.escape(base)}(-(idf|usdf|local))?", username) is not None
+
+
 def _grant_violation(grant: Grant) -> str | None:
     where = f"{grant.operation} on {grant.resource_type} {grant.resource_name!r} ({grant.pattern})"
     if grant.resource_type not in ("Topic", "Group"):
@@ -66,17 +71,17 @@ def _grant_violation(grant: Grant) -> str | None:
     if grant.resource_name == "*":
         return f"{grant.username} may not hold a wildcard grant: {where}"
     topic, group = grant.resource_type == "Topic", grant.resource_type == "Group"
-    if grant.username == PRODUCER_USER:
+    if _is_service(grant.username, PRODUCER_USER):
         allowed = topic and grant.pattern == "Literal" and grant.operation in ("Write", "Describe")
-    elif grant.username == ARCHIVE_INGESTER_USER:
+    elif _is_service(grant.username, ARCHIVE_INGESTER_USER):
         allowed = (
             (topic and grant.operation in ("Read", "Describe"))
             or (topic and grant.operation == "Write" and "dead-letter" in grant.resource_name)
-            or (group and grant.resource_name == ARCHIVE_INGESTER_USER and grant.pattern == "Prefixed")
+            or (group and grant.resource_name == grant.username and grant.pattern == "Prefixed")
         ) and grant.operation != "All"
-    elif grant.username == REGISTRY_USER:
+    elif _is_service(grant.username, REGISTRY_USER):
         allowed = (topic and grant.resource_name == REGISTRY_TOPIC and grant.pattern == "Literal") or (
-            group and grant.resource_name == REGISTRY_GROUP and grant.operation in ("Read", "Describe")
+            group and grant.resource_name == grant.username and grant.operation in ("Read", "Describe")
         )
     elif BROKER_USERNAME.match(grant.username):
         allowed = (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from infra.config import StackConfig
+from infra.config import KafkaClusterSpec, StackConfig
 from infra.prerequisites.components import ArchiveBucket, StrimziOperator
 from infra.program import load_stack_config
 from infra.stack_secrets import S3Credentials, read_archive_s3
@@ -17,7 +17,10 @@ def declare(config: StackConfig, s3_credentials: S3Credentials | None) -> dict[s
         raise ValueError(
             f"the {config.facility} stack has no prerequisites: it declares no Kafka cluster or archive"
         )
-    StrimziOperator("strimzi", config.kafka.strimzi, config.namespace)
+    if isinstance(config.kafka, KafkaClusterSpec):  # a shared cluster has the facility's operator
+        StrimziOperator("strimzi", config.kafka.strimzi, config.namespace)
+    if config.archive.bucket.existing:  # the facility's own bucket
+        return {"archiveBucket": config.archive.bucket.name}
     bucket = ArchiveBucket("archive", config.archive, config.namespace, s3_credentials)
     return {"archiveBucket": bucket.bucket_name}
 

@@ -36,14 +36,14 @@ class KafkaAccess(pulumi.ComponentResource):
         self.register_outputs({"usernames": [user.username for user in users]})
 
     def _strimzi_user(self, user: KafkaUserSpec, target: StrimziTarget) -> None:
-        depends: list[pulumi.Resource] = [target.depends_on]
+        depends: list[pulumi.Resource] = list(target.depends_on)
         if user.username in self.passwords:
             depends.append(
                 secret(
                     password_secret_name(user.username),
                     target.namespace,
                     {PASSWORD_KEY: self.passwords[user.username]},
-                    pulumi.ResourceOptions(parent=self, depends_on=[target.depends_on]),
+                    pulumi.ResourceOptions(parent=self, depends_on=target.depends_on),
                 )
             )
         apply_manifest(

@@ -23,7 +23,6 @@ from infra.naming import (
     ClusterAddress,
     password_secret_name,
 )
-from infra.tables import ARCHIVE_INGESTER_USER
 
 # The ingester's S3 keys may write; the server's are the facility's read-only keys.
 INGESTER_S3_SECRET = "archive-ingester-s3-credentials"  # noqa: S105 - a Secret name
@@ -63,8 +62,11 @@ def archive_ingester(
     env = [
         *_store_env(spec, address, INGESTER_S3_SECRET),
         {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
-        {"name": "ALERTDIST_KAFKA_USERNAME", "value": ARCHIVE_INGESTER_USER},
-        secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(ARCHIVE_INGESTER_USER), PASSWORD_KEY),
+        {"name": "ALERTDIST_KAFKA_USERNAME", "value": address.users.archive_ingester},
+        {"name": "ALERTDIST_ARCHIVE_GROUP", "value": address.users.archive_ingester},
+        secret_env(
+            "ALERTDIST_KAFKA_PASSWORD", password_secret_name(address.users.archive_ingester), PASSWORD_KEY
+        ),
         {"name": "ALERTDIST_TOPICS", "value": ",".join(topics.alert_topics)},
         {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
     ]

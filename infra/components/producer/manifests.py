@@ -5,14 +5,13 @@ from __future__ import annotations
 from infra.components.kubernetes import Manifest, container, deployment, secret_env, service_args
 from infra.config import ProducerSpec
 from infra.naming import METRICS_PORT, PASSWORD_KEY, PRODUCER_APP, ClusterAddress, password_secret_name
-from infra.tables import PRODUCER_USER
 
 
 def alert_producer(spec: ProducerSpec, image: str, address: ClusterAddress) -> Manifest:
     env = [
         {"name": "ALERTDIST_KAFKA_BOOTSTRAP", "value": address.kafka_bootstrap()},
-        {"name": "ALERTDIST_KAFKA_USERNAME", "value": PRODUCER_USER},
-        secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(PRODUCER_USER), PASSWORD_KEY),
+        {"name": "ALERTDIST_KAFKA_USERNAME", "value": address.users.producer},
+        secret_env("ALERTDIST_KAFKA_PASSWORD", password_secret_name(address.users.producer), PASSWORD_KEY),
     ]
     args = service_args(
         "producer",

@@ -9,7 +9,7 @@ from alertdist_common.schemas import available_versions, schema_json
 from infra.components.kubernetes import Manifest, app_labels, container, deployment, meta, secret_env
 from infra.config import RegistrySpec
 from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
-from infra.tables import REGISTRY_GROUP, REGISTRY_TOPIC, REGISTRY_USER
+from infra.tables import REGISTRY_TOPIC
 
 USER_SECRET_VOLUME = "kafka-user"  # noqa: S105 - a volume name
 CLUSTER_CA_VOLUME = "cluster-ca"
@@ -31,6 +31,7 @@ REGISTRY_PUBLIC_ROUTES = ("schemas",)
 def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest:
     """Confluent's registry, storing in `_schemas` over the internal mTLS listener."""
     cluster_ca = f"{address.kafka_cluster}-cluster-ca-cert"
+    user = address.users.schema_registry  # its consumer group too
     env: list[dict[str, Any]] = [
         # Each replica advertises its own address, so a write forwarded to the leader reaches it
         # (as Rubin's strimzi-registry-operator does); a Service name would reach any replica.
@@ -43,17 +44,17 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
         },
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL", "value": "SSL"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_TOPIC", "value": REGISTRY_TOPIC},
-        {"name": "SCHEMA_REGISTRY_KAFKASTORE_GROUP_ID", "value": REGISTRY_GROUP},
+        {"name": "SCHEMA_REGISTRY_KAFKASTORE_GROUP_ID", "value": user},
         {"name": "SCHEMA_REGISTRY_SCHEMA_COMPATIBILITY_LEVEL", "value": "none"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_LOCATION", "value": "/kafka-user/user.p12"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_TYPE", "value": "PKCS12"},
-        secret_env("SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_PASSWORD", REGISTRY_USER, "user.password"),
+        secret_env("SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_PASSWORD", user, "user.password"),
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_TRUSTSTORE_LOCATION", "value": "/cluster-ca/ca.p12"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_TRUSTSTORE_TYPE", "value": "PKCS12"},
         secret_env("SCHEMA_REGISTRY_KAFKASTORE_SSL_TRUSTSTORE_PASSWORD", cluster_ca, "ca.password"),
     ]
     volumes = [
-        {"name": USER_SECRET_VOLUME, "secret": {"secretName": REGISTRY_USER}},
+        {"name": USER_SECRET_VOLUME, "secret": {"secretName": user}},  # Strimzi's, named after the user
         {"name": CLUSTER_CA_VOLUME, "secret": {"secretName": cluster_ca}},
     ]
     mounts = [

@@ -33,7 +33,7 @@ class KafkaTopics(pulumi.ComponentResource):
                 )
                 # A deleted KafkaTopic deletes the topic and its alerts (Strimzi's Topic Operator).
                 child = pulumi.ResourceOptions(
-                    parent=self, depends_on=[target.depends_on], retain_on_delete=True
+                    parent=self, depends_on=target.depends_on, retain_on_delete=True
                 )
                 self.topics[topic.name] = apply_manifest(manifest, child)
             else:

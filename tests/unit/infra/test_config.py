@@ -12,7 +12,7 @@ from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole, pi
 from infra.stackfile import as_pulumi_config, load_stack, project_values, read_config_values, stack_file
 
 
-def facility_values(stack: str = "usdf") -> dict[str, Any]:
+def facility_values(stack: str = "idf") -> dict[str, Any]:
     return copy.deepcopy(project_values(read_config_values(stack_file(stack))))
 
 

@@ -7,10 +7,14 @@ from functools import cache
 
 import pytest
 
+from infra.config import KafkaClusterSpec, SharedKafkaSpec
 from infra.render import ProgramRun, Registered, plaintext_leaks, run_program
 from infra.stackfile import load_stack, stack_names
+from infra.tables import service_users
 
 FACILITY_STACKS = [s for s in stack_names() if load_stack(s).facility.value != "local"]
+MANAGED_STACKS = [s for s in FACILITY_STACKS if isinstance(load_stack(s).kafka, KafkaClusterSpec)]
+SHARED_STACKS = [s for s in FACILITY_STACKS if isinstance(load_stack(s).kafka, SharedKafkaSpec)]
 NAMESPACED_K8S = {
     "kubernetes:apps/v1:Deployment",
     "kubernetes:batch/v1:Job",
@@ -92,17 +96,19 @@ def test_service_users_are_least_privilege(stack: str) -> None:
     by_user: dict[str, set[Grant]] = {}
     for grant in grants(run):
         by_user.setdefault(grant[0].removeprefix("User:"), set()).add(grant)
-    producer = by_user.pop("alert-producer")
+    names = service_users(config)
+    producer = by_user.pop(names.producer)
     assert {(g[1], g[2], g[4]) for g in producer} == {
         ("Topic", topic, op) for topic in alert_topics for op in ("Write", "Describe")
     }
-    ingester = by_user.pop("archive-ingester")
+    ingester_name = names.archive_ingester
+    ingester = by_user.pop(ingester_name)
     assert not any(g[4] in ("Write", "All") and g[2] in alert_topics for g in ingester)
     assert {g for g in ingester if g[1] == "Group"} == {
-        ("User:archive-ingester", "Group", "archive-ingester", "Prefixed", op) for op in ("Read", "Describe")
+        (f"User:{ingester_name}", "Group", ingester_name, "Prefixed", op) for op in ("Read", "Describe")
     }
-    registry = by_user.pop("schema-registry", set())
-    assert all(g[2] in ("_schemas", "schema-registry") for g in registry)
+    registry = by_user.pop(names.schema_registry, set())
+    assert all(g[2] in ("_schemas", names.schema_registry) for g in registry)
     for user, user_grants in by_user.items():  # the community brokers
         assert all(g[4] != "Write" for g in user_grants), user
     assert not any(g[1] == "Cluster" for g in grants(run))
@@ -111,11 +117,11 @@ def test_service_users_are_least_privilege(stack: str) -> None:
 @pytest.mark.parametrize("stack", FACILITY_STACKS)
 def test_facilities_replicate_three_ways_with_two_in_sync(stack: str) -> None:
     run = program(stack)
-    (kafka,) = run.strimzi("Kafka")
-    config = kafka.inputs["spec"]["kafka"]["config"]
-    assert config["default.replication.factor"] == 3
-    assert config["min.insync.replicas"] == 2
-    assert int(config["message.max.bytes"]) >= 10 * 1024 * 1024
+    for kafka in run.strimzi("Kafka"):  # where the stack runs the cluster
+        config = kafka.inputs["spec"]["kafka"]["config"]
+        assert config["default.replication.factor"] == 3
+        assert config["min.insync.replicas"] == 2
+        assert int(config["message.max.bytes"]) >= 10 * 1024 * 1024
     topics = run.strimzi("KafkaTopic")
     assert {t.inputs["spec"]["topicName"] for t in topics} == {t.name for t in load_stack(stack).topics}
     for topic in topics:
@@ -127,7 +133,7 @@ def test_facilities_replicate_three_ways_with_two_in_sync(stack: str) -> None:
     assert all(t.inputs["spec"]["config"]["message.timestamp.type"] == "LogAppendTime" for t in alert_topics)
 
 
-@pytest.mark.parametrize("stack", FACILITY_STACKS)
+@pytest.mark.parametrize("stack", MANAGED_STACKS)
 def test_facility_listeners_and_authorization(stack: str) -> None:
     (kafka,) = program(stack).strimzi("Kafka")
     spec = kafka.inputs["spec"]["kafka"]
@@ -225,11 +231,12 @@ def test_local_stack_manages_kafka_directly() -> None:
 def test_the_cluster_pools_and_topics_outlive_a_destroy(stack: str) -> None:
     run = program(stack)
     kept = {r.type.rsplit(":", 1)[1] for r in run.resources if r.retain_on_delete}
-    assert kept == {"Kafka", "KafkaNodePool", "KafkaTopic"}
+    cluster = {"Kafka", "KafkaNodePool"} if stack in MANAGED_STACKS else set()
+    assert kept == {"KafkaTopic"} | cluster
     assert all(r.retain_on_delete for r in run.strimzi("KafkaTopic"))
 
 
-@pytest.mark.parametrize("stack", FACILITY_STACKS)
+@pytest.mark.parametrize("stack", MANAGED_STACKS)
 def test_the_super_user_leaves_no_output(stack: str) -> None:
     run = program(stack)
     assert [
@@ -239,3 +246,23 @@ def test_the_super_user_leaves_no_output(stack: str) -> None:
     ]
     assert not [user for user in run.outputs["passwords"] if "admin" in user]
     assert not [user for user in run.outputs["users"] if "admin" in user]
+
+
+@pytest.mark.parametrize("stack", SHARED_STACKS)
+def test_on_a_shared_cluster_only_topics_users_and_acls_are_declared(stack: str) -> None:
+    """The facility runs the Kafka cluster, its operator and its namespace; the stack adds its
+    topics and users there, labelled for that cluster, and runs the registry and archive beside."""
+    config = load_stack(stack)
+    assert isinstance(config.kafka, SharedKafkaSpec)
+    run = program(stack)
+    kinds = {r.type.rsplit(":", 1)[1] for r in run.resources if r.type.startswith("kubernetes:")}
+    assert not kinds & {"Kafka", "KafkaNodePool", "Namespace", "ConfigMap"}
+    assert not [r for r in run.strimzi("KafkaUser") if "admin" in r.inputs["metadata"]["name"]]
+    for resource in run.strimzi("KafkaTopic") + run.strimzi("KafkaUser"):
+        metadata = resource.inputs["metadata"]
+        assert metadata["namespace"] == config.namespace
+        assert metadata["labels"]["strimzi.io/cluster"] == config.kafka.name
+    users = {r.inputs["metadata"]["name"] for r in run.strimzi("KafkaUser")}
+    assert users
+    assert all(user.endswith(f"-{config.facility.value}") for user in users)
+    assert run.outputs["bootstrapServers"] == f"{config.kafka.bootstrap_host}:9094"

@@ -27,9 +27,12 @@ def test_one_user_per_broker_plus_services() -> None:
     brokers = [name for name, role in users.items() if role is UserRole.COMMUNITY_BROKER]
     assert len(brokers) == 7
     assert all(name.endswith("-usdf") for name in brokers)
-    assert users[PRODUCER_USER] is UserRole.PRODUCER
-    assert users[ARCHIVE_INGESTER_USER] is UserRole.ARCHIVE_INGESTER
-    assert users["schema-registry"] is UserRole.SCHEMA_REGISTRY
+    # on USDF's shared cluster the services' users carry the facility too
+    assert users[f"{PRODUCER_USER}-usdf"] is UserRole.PRODUCER
+    assert users[f"{ARCHIVE_INGESTER_USER}-usdf"] is UserRole.ARCHIVE_INGESTER
+    assert users["schema-registry-usdf"] is UserRole.SCHEMA_REGISTRY
+    idf = {u.username for u in kafka_users(load_stack("idf"))}
+    assert {PRODUCER_USER, ARCHIVE_INGESTER_USER, "schema-registry"} <= idf
 
 
 def test_local_stack_has_no_registry_kafka_user() -> None:

@@ -15,7 +15,7 @@ from tests.unit.infra.conftest import RecordingMocks, when_declared
 
 def _target() -> StrimziTarget:
     cluster = k8s.core.v1.Namespace("stand-in-for-the-cluster")
-    return StrimziTarget(cluster, "alerts-test", "test-broker", "kafka.strimzi.io/v1")
+    return StrimziTarget([cluster], "alerts-test", "test-broker", "kafka.strimzi.io/v1")
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]

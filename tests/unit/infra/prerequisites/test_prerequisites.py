@@ -11,7 +11,7 @@ import pytest
 from infra.prerequisites.components import CRD_TYPE, ArchiveBucket, StrimziOperator, keep_crds
 from infra.prerequisites.program import declare
 from infra.stack_secrets import S3Credentials
-from infra.stackfile import load_stack
+from infra.stackfile import load_stack, model_from_values, project_values, read_config_values, stack_file
 from tests.unit.infra.conftest import RecordingMocks, when_declared
 
 
@@ -56,16 +56,31 @@ def test_idf_gets_a_protected_gcs_bucket_and_workload_identity(mocks: RecordingM
 
 
 @pulumi.runtime.test  # type: ignore[untyped-decorator]
-def test_usdf_gets_an_s3_bucket_and_the_operator(mocks: RecordingMocks) -> pulumi.Output[Any]:
+def test_an_s3_facility_gets_its_bucket_and_the_operator(mocks: RecordingMocks) -> pulumi.Output[Any]:
+    """The usdf stack as a cluster of its own, with a bucket the prerequisites make."""
+    values = project_values(read_config_values(stack_file("idf")))
+    usdf = project_values(read_config_values(stack_file("usdf")))
+    bucket_spec = usdf["archive"]["bucket"] | {"existing": False}
+    config = model_from_values(values | {"archive": usdf["archive"] | {"bucket": bucket_spec}})
+    keys = S3Credentials(pulumi.Output.secret("access"), pulumi.Output.secret("secret"))
+    outputs = declare(config, keys)
+
     def check(_: object) -> None:
         (bucket,) = [a for a in mocks.declared if a.typ == "aws:s3/bucket:Bucket"]
         assert bucket.inputs["bucket"] == "rubin-alert-archive-usdf"
         (chart,) = [a for a in mocks.declared if a.typ == "kubernetes:helm.sh/v4:Chart"]
-        assert chart.inputs["version"] == load_stack("usdf").kafka.strimzi.chart_version  # type: ignore[union-attr]
         assert chart.inputs["values"]["watchNamespaces"] == ["alert-distribution"]
         assert not [a for a in mocks.declared if a.typ.startswith("gcp:")]
 
-    return _run(mocks, "usdf").apply(check)
+    return outputs["archiveBucket"].apply(check)
+
+
+def test_usdf_brings_its_own_operator_and_bucket(mocks: RecordingMocks) -> None:
+    """USDF's shared Strimzi has the facility's operator and S3DF provides the bucket: nothing
+    to declare, and the bucket's name still comes out for the main program's operators."""
+    outputs = declare(load_stack("usdf"), None)
+    assert outputs == {"archiveBucket": "rubin-alert-archive-usdf"}
+    assert mocks.declared == []
 
 
 def test_the_local_stack_has_no_prerequisites() -> None:
