@@ -254,14 +254,14 @@ class LocalEndpoints(_Model):
     bootstrap_servers: str = Field(alias="bootstrapServers")
     tls_bootstrap_servers: str | None = Field(default=None, alias="tlsBootstrapServers")
     kafka_ca_file: str | None = Field(default=None, alias="kafkaCaFile", description="CA of the TLS listener")
-    registry_url: str = Field(alias="registryUrl")
+    registry_url: str = Field(alias="registryUrl", description="its public read-only routes, anonymous")
+    registry_write_url: str = Field(alias="registryWriteUrl", description="the registry itself, for writes")
     archive_url: str = Field(alias="archiveUrl")
     s3_endpoint: str = Field(alias="s3Endpoint")
     gcs_endpoint: str = Field(alias="gcsEndpoint")
     archive_bucket: str = Field(alias="archiveBucket", description="made on both object stores")
     kafka_admin_user: str = Field(alias="kafkaAdminUser", description="the login that manages Kafka")
     registry_admin_user: str = Field(alias="registryAdminUser", description="the login that writes schemas")
-    registry_reader_user: str = Field(alias="registryReaderUser", description="the login that reads schemas")
 
 
 class StackConfig(_Model):

@@ -27,11 +27,6 @@ class TopicOutput(_Outputs):
     timestamp_type: str
 
 
-class RegistryCredentials(_Outputs):
-    username: str
-    password: SecretStr
-
-
 class ClientFloor(_Outputs):
     """The oldest Kafka clients the facility's Kafka accepts (alertdist_common.clients)."""
 
@@ -49,9 +44,6 @@ class StackOutputs(_Outputs):
     )
     kafka_ca_file: str | None = Field(default=None, description="CA of the SASL_SSL listener")
     registry_url: str
-    registry_reader: RegistryCredentials | None = Field(
-        default=None, description="read-only registry login where the registry asks for one"
-    )
     archive_url: str
     alert_topics: list[str]
     topics: dict[str, TopicOutput]

@@ -125,12 +125,6 @@ def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(exported)}
     if config.local is not None:
         _declare_local(config, secrets, users, passwords)
-        assert secrets.local_registry_reader_password is not None
-        reader = {
-            "username": config.local.registry_reader_user,
-            "password": secrets.local_registry_reader_password,
-        }
-        outputs["registryReader"] = pulumi.Output.secret(reader)
     else:
         _declare_facility(config, secrets, users, passwords)
     return outputs
@@ -153,7 +147,10 @@ def _declare_local(
     KafkaTopics("topics", config.topics, replication(config), target)
     KafkaAccess("access", users, passwords, target)
     SchemaRegistrations(
-        "alert-schemas", local.registry_url, local.registry_admin_user, secrets.local_registry_admin_password
+        "alert-schemas",
+        local.registry_write_url,
+        local.registry_admin_user,
+        secrets.local_registry_admin_password,
     )
     LocalArchiveBuckets(
         "archive-buckets",

@@ -38,7 +38,6 @@ class StackSecrets:
     archive_s3: ArchiveS3Keys | None = None
     local_kafka_admin_password: pulumi.Output[str] | None = None
     local_registry_admin_password: pulumi.Output[str] | None = None
-    local_registry_reader_password: pulumi.Output[str] | None = None
     local_s3: S3Credentials | None = None
 
     def kafka_password(self, username: str) -> pulumi.Output[str]:
@@ -61,7 +60,6 @@ def read_secrets(config: pulumi.Config, stack: StackConfig) -> StackSecrets:
             kafka_passwords=passwords,
             local_kafka_admin_password=config.require_secret("localKafkaAdminPassword"),
             local_registry_admin_password=config.require_secret("localRegistryAdminPassword"),
-            local_registry_reader_password=config.require_secret("localRegistryReaderPassword"),
             local_s3=S3Credentials(
                 config.require_secret("localS3AccessKey"), config.require_secret("localS3SecretKey")
             ),

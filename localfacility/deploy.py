@@ -22,8 +22,8 @@ from infra.config import LocalEndpoints, StackConfig
 from infra.program import public_outputs
 from infra.stackfile import PROJECT, load_stack, read_config_values, stack_file
 from infra.tables import stack_users
-from localfacility import objectstore, registry
-from localfacility.credentials import KAFKA_ADMIN_USER, REGISTRY_ADMIN_USER, REGISTRY_READER_USER
+from localfacility import ingress, objectstore, registry
+from localfacility.credentials import KAFKA_ADMIN_USER, REGISTRY_ADMIN_USER
 from localfacility.engine import Engine, write_private
 from localfacility.facility import LocalFacility
 from localfacility.settings import FacilitySettings
@@ -40,14 +40,14 @@ def local_endpoints(settings: FacilitySettings) -> LocalEndpoints:
         bootstrap_servers=f"{settings.host}:{settings.kafka_external_port}",
         tls_bootstrap_servers=f"{settings.host}:{settings.kafka_external_tls_port}" if tls else None,
         kafka_ca_file=str(settings.conf_dir / "tls" / "ca.pem") if tls else None,
-        registry_url=registry.registry_url(settings),
+        registry_url=ingress.public_registry_url(settings),
+        registry_write_url=registry.registry_url(settings),
         archive_url=f"http://{settings.host}:{settings.archive_server_port}",
         s3_endpoint=objectstore.s3_url(settings),
         gcs_endpoint=objectstore.gcs_url(settings),
         archive_bucket=ARCHIVE_BUCKET,
         kafka_admin_user=KAFKA_ADMIN_USER,
         registry_admin_user=REGISTRY_ADMIN_USER,
-        registry_reader_user=REGISTRY_READER_USER,
     )
 
 
@@ -106,7 +106,6 @@ class LocalDeployment:
             {
                 "localKafkaAdminPassword": creds.kafka_admin_password.get_secret_value(),
                 "localRegistryAdminPassword": creds.registry_admin_password.get_secret_value(),
-                "localRegistryReaderPassword": creds.registry_reader_password.get_secret_value(),
                 "localS3AccessKey": creds.s3_access_key.get_secret_value(),
                 "localS3SecretKey": creds.s3_secret_key.get_secret_value(),
                 # generated once; `pulumi config set --secret` changes them later

@@ -6,9 +6,9 @@ import shutil
 from dataclasses import dataclass
 from functools import cached_property
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from localfacility import kafka, objectstore, registry
+from localfacility import ingress, kafka, objectstore, registry
 from localfacility.credentials import FacilityCredentials
 from localfacility.install import install_all
 from localfacility.process import ServiceSpec, Supervisor
@@ -21,7 +21,8 @@ class Endpoints(BaseModel):
     kafka_bootstrap: str
     kafka_bootstrap_tls: str | None
     kafka_ca_file: str | None
-    schema_registry_url: str
+    schema_registry_url: str = Field(description="the registry itself: writes, with the admin login")
+    schema_registry_public_url: str = Field(description="its public read-only routes, as brokers read them")
     s3_url: str
     gcs_url: str
     credentials_file: str
@@ -53,6 +54,7 @@ class LocalFacility:
         return [
             registry.postgres_spec(s),
             registry.registry_spec(s, c, s.conf_dir / "schema-registry.yaml"),
+            ingress.ingress_spec(s),
             kafka.kafka_spec(s, c, s.conf_dir / "kafka" / "server.properties"),
             objectstore.s3_spec(s, c),
             objectstore.gcs_spec(s),
@@ -65,6 +67,7 @@ class LocalFacility:
             kafka_bootstrap_tls=f"{s.host}:{s.kafka_external_tls_port}" if s.tls_enabled else None,
             kafka_ca_file=str(s.conf_dir / "tls" / "ca.pem") if s.tls_enabled else None,
             schema_registry_url=registry.registry_url(s),
+            schema_registry_public_url=ingress.public_registry_url(s),
             s3_url=objectstore.s3_url(s),
             gcs_url=objectstore.gcs_url(s),
             credentials_file=str(s.secrets_file),
@@ -80,12 +83,14 @@ class LocalFacility:
         kafka.format_storage(s, c, kafka_config)
         registry.init_postgres(s, c)
         registry.write_registry_config(s)
+        ingress.write_ingress_config(s, c)
 
-        postgres, schema_registry, *others = self.specs()
+        postgres, schema_registry, public_registry, *others = self.specs()
         pids = {spec.name: self.supervisor.launch(spec)[0] for spec in (postgres, *others)}
         self.supervisor.wait_ready(postgres, pids[postgres.name])
         registry.create_database(s, c)
         self.supervisor.start(schema_registry)
+        self.supervisor.start(public_registry)
         for spec in others:
             self.supervisor.wait_ready(spec, pids[spec.name])
         s.endpoints_file.write_text(self.endpoints().model_dump_json(indent=2))

@@ -3,6 +3,7 @@ cached by content hash."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -190,25 +191,31 @@ def write_engine_wrappers(settings: FacilitySettings) -> None:
         wrapper.chmod(0o755)
 
 
-def ensure_postgres() -> None:
-    """PostgreSQL comes from Debian's packages; install it when it is missing."""
-    if list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
-        return
+# Debian packages the facility runs, by what shows they are installed: PostgreSQL (the registry's
+# store) and nginx (the registry's public routes, as the facilities' ingress-nginx serves them).
+DEBIAN_PACKAGES = {"postgresql": "/usr/lib/postgresql/*/bin/postgres", "nginx-light": "/usr/sbin/nginx"}
+
+
+def ensure_debian_packages() -> list[str]:
+    """Install the Debian packages that are missing; return their names."""
+    missing = [name for name, binary in DEBIAN_PACKAGES.items() if not glob.glob(binary)]
+    if not missing:
+        return []
     if os.geteuid() != 0:
-        raise InstallError("PostgreSQL is not installed: sudo apt-get install postgresql")
-    _log("installing PostgreSQL from Debian's packages")
+        raise InstallError(f"missing Debian packages: sudo apt-get install {' '.join(missing)}")
+    _log(f"installing {', '.join(missing)} from Debian's packages")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
         check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
+    return missing
 
 
 def install_all(settings: FacilitySettings) -> list[str]:
     """Install whatever is missing; return the names of the parts installed now."""
-    installed = []
-    ensure_postgres()
+    installed = ensure_debian_packages()
     for tool in MAVEN_TOOLS:
         if install_maven_tool(settings, tool):
             installed.append(tool)

@@ -11,8 +11,7 @@ from typing import Literal
 import httpx
 
 from infra.tables import ARCHIVE_INGESTER_USER
-from localfacility import objectstore, registry
-from localfacility.credentials import REGISTRY_READER_USER
+from localfacility import ingress, objectstore
 from localfacility.deploy import ARCHIVE_BUCKET, LocalDeployment
 from localfacility.process import ServiceSpec
 from services.common.storage import GcsStore, ObjectStore, S3Store
@@ -83,8 +82,7 @@ class ArchiveServices:
         return GcsStore(self.bucket, "local", objectstore.gcs_url(s))
 
     def ingester_env(self) -> dict[str, str]:
-        facility = self.deployment.facility
-        s, c = facility.settings, facility.credentials
+        s = self.deployment.facility.settings
         config = self.deployment.config
         dead_letter = next(t.name for t in config.topics if t.role.value == "dead-letter")
         return {
@@ -92,9 +90,7 @@ class ArchiveServices:
             "ALERTDIST_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_external_port}",
             "ALERTDIST_KAFKA_USERNAME": ARCHIVE_INGESTER_USER,
             "ALERTDIST_KAFKA_PASSWORD": self.deployment.passwords()[ARCHIVE_INGESTER_USER],
-            "ALERTDIST_REGISTRY_URL": registry.registry_url(s),
-            "ALERTDIST_REGISTRY_USERNAME": REGISTRY_READER_USER,
-            "ALERTDIST_REGISTRY_PASSWORD": c.registry_reader_password.get_secret_value(),
+            "ALERTDIST_REGISTRY_URL": ingress.public_registry_url(s),
             "ALERTDIST_TOPICS": ",".join(t.name for t in config.alert_topics),
             "ALERTDIST_DEAD_LETTER_TOPIC": dead_letter,
         }

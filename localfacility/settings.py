@@ -34,6 +34,7 @@ class FacilitySettings(BaseSettings):
     kafka_heap: str = "1g"
     postgres_port: int = 15432
     registry_port: int = 18081
+    registry_public_port: int = Field(default=18082, description="the registry's public routes (nginx)")
     s3_port: int = 17070
     gcs_port: int = 14443
     archive_server_port: int = 18080

@@ -155,7 +155,10 @@ def test_broker_allows_ten_mebibyte_messages(facility: LocalFacility) -> None:
 def test_registry_imports_schema_with_explicit_id(facility: LocalFacility) -> None:
     url = facility.endpoints().schema_registry_url
     admin_auth = (REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value())
-    reader_auth = (REGISTRY_READER_USER, facility.credentials.registry_reader_password.get_secret_value())
+    reader_auth = (
+        REGISTRY_READER_USER,
+        facility.credentials.registry_reader_password.get_secret_value(),
+    )  # direct
     subject = f"test-import-{uuid.uuid4().hex[:6]}"
     # the real LSST alert schema 11.1, so the test coexists with the deployed `alert-packet`
     schema = json.loads(schema_json(SchemaVersion(11, 1)))

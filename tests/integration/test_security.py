@@ -12,7 +12,7 @@ import httpx
 import psutil
 
 from alertdist_common.schemas import latest_version
-from localfacility.credentials import REGISTRY_ADMIN_USER
+from localfacility.credentials import REGISTRY_ADMIN_USER, REGISTRY_READER_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
@@ -25,7 +25,6 @@ def every_secret(facility: LocalFacility, local_stack: dict[str, Any]) -> dict[s
     """Each credential of the facility and the stack, by a name that does not reveal it."""
     found = {f"facility {name}": value.get_secret_value() for name, value in facility.credentials}
     found |= {f"kafka user {user}": password for user, password in local_stack["passwords"].items()}
-    found["registry reader"] = local_stack["registryReader"]["password"]
     return found
 
 
@@ -71,6 +70,7 @@ def test_files_holding_credentials_are_private(facility: LocalFacility, local_st
         engine.config_file("local"),
     ]
     private.append(settings.conf_dir / "kafka" / "server.properties")  # the registry's config holds none
+    private.append(settings.conf_dir / "ingress.conf")  # nginx adds the registry's read-only login
     modes = {str(path): oct(path.stat().st_mode & 0o777) for path in private}
     assert modes == dict.fromkeys(modes, "0o600")
     assert json.loads(deployment.outputs_file.read_text())["passwords"] == local_stack["passwords"]
@@ -100,6 +100,7 @@ def test_every_server_listens_on_loopback_only(facility: LocalFacility, local_st
         ("127.0.0.1", settings.archive_metrics_port),
     }
     assert ("127.0.0.1", settings.kafka_external_port) in addresses["kafka"]
+    assert addresses["ingress"] == {("127.0.0.1", settings.registry_public_port)}
 
 
 def test_the_archive_server_exposes_only_its_read_only_api(local_stack: dict[str, Any]) -> None:
@@ -119,10 +120,11 @@ def test_the_registry_routes_the_facility_ingress_exposes_are_read_only(
 ) -> None:
     """The facilities expose only `/schemas/...` (REGISTRY_PUBLIC_ROUTES): no method but GET does
     anything there, even with the registry's write login."""
-    url = local_stack["registryUrl"]
-    reader = local_stack["registryReader"]
+    url = facility.endpoints().schema_registry_url  # the registry itself, behind the public routes
     logins = [
-        httpx.BasicAuth(reader["username"], reader["password"]),
+        httpx.BasicAuth(
+            REGISTRY_READER_USER, facility.credentials.registry_reader_password.get_secret_value()
+        ),
         httpx.BasicAuth(REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value()),
     ]
     schema = f"/schemas/ids/{latest_version().schema_id}"
@@ -131,3 +133,30 @@ def test_the_registry_routes_the_facility_ingress_exposes_are_read_only(
             for auth in logins:
                 status = httpx.request(method, url + path, auth=auth, json={}).status_code
                 assert status in (404, 405), (method, path, status)
+
+
+def test_brokers_read_the_registry_anonymously_and_cannot_write(
+    facility: LocalFacility, local_stack: dict[str, Any]
+) -> None:
+    """The public registry URL is nginx serving the facility Ingress's routes: reads need no login,
+    as at idf and usdf; nothing else is routed, whatever the method or login."""
+    public = local_stack["registryUrl"]
+    assert public == facility.endpoints().schema_registry_public_url
+    schema = f"/schemas/ids/{latest_version().schema_id}"
+    assert httpx.get(public + schema).status_code == 200
+    assert httpx.get(public + "/schemas/types").json()
+    admin = httpx.BasicAuth(
+        REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value()
+    )
+    for method, path in [
+        ("GET", "/subjects"),
+        ("POST", "/subjects/alert-packet/versions"),
+        ("PUT", "/mode"),
+        ("PUT", "/config"),
+        ("DELETE", "/subjects/alert-packet"),
+        ("POST", schema),
+    ]:
+        status = httpx.request(method, public + path, auth=admin, json={}).status_code
+        assert status in (404, 405), (method, path, status)
+    registry_direct = facility.endpoints().schema_registry_url
+    assert httpx.get(registry_direct + schema).status_code == 401  # the registry itself asks for a login

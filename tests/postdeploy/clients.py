@@ -110,24 +110,14 @@ def kafka_error_code(error: BaseException) -> int | None:
     return None
 
 
-def registry_login(outputs: StackOutputs) -> tuple[str, str] | None:
-    """The registry's read-only login as the outside world has it, where the registry asks for one."""
-    reader = outputs.registry_reader
-    return (reader.username, reader.password.get_secret_value()) if reader else None
-
-
 def registry(outputs: StackOutputs) -> httpx.Client:
-    """An HTTP client of the registry as the outside world sees it."""
-    return httpx.Client(base_url=outputs.registry_url, auth=registry_login(outputs), timeout=15)
+    """An HTTP client of the registry as brokers read it: its public routes, no login."""
+    return httpx.Client(base_url=outputs.registry_url, timeout=15)
 
 
 def registry_client_conf(outputs: StackOutputs) -> dict[str, str]:
     """The same, for confluent-kafka's SchemaRegistryClient (what the brokers use)."""
-    conf = {"url": outputs.registry_url}
-    login = registry_login(outputs)
-    if login is not None:
-        conf["basic.auth.user.info"] = ":".join(login)
-    return conf
+    return {"url": outputs.registry_url}
 
 
 def archive(outputs: StackOutputs) -> httpx.Client:

@@ -166,7 +166,7 @@ def test_no_plaintext_secret_in_any_resource_input(stack: str) -> None:
 def test_passwords_are_secret_outputs_for_every_login_user(stack: str) -> None:
     run = program(stack)
     assert "passwords" in run.secret_outputs
-    assert not run.secret_outputs - {"passwords", "registryReader"}
+    assert not run.secret_outputs - {"passwords"}
     users = run.outputs["users"]
     assert set(run.outputs["passwords"]) == {u for u, role in users.items() if role != "schema-registry"}
     assert run.outputs["alertTopics"] == [t.name for t in load_stack(stack).alert_topics]

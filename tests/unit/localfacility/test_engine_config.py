@@ -19,10 +19,12 @@ def test_the_facility_defaults_are_what_the_stack_file_says() -> None:
 
 
 def test_overridden_ports_reach_the_stack_config() -> None:
-    config = local_stack_config(FacilitySettings(kafka_external_port=29094, registry_port=28081))
+    settings = FacilitySettings(kafka_external_port=29094, registry_port=28081, registry_public_port=28082)
+    config = local_stack_config(settings)
     assert config.local is not None
     assert config.local.bootstrap_servers == "127.0.0.1:29094"
-    assert config.local.registry_url.endswith(":28081")
+    assert config.local.registry_write_url == "http://127.0.0.1:28081"
+    assert config.local.registry_url == "http://127.0.0.1:28082/schema-registry"
 
 
 def test_plain_values_are_rewritten_and_secrets_kept(tmp_path: Path) -> None:

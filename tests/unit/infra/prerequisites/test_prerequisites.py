@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from infra.config import StackConfig
 from infra.prerequisites.components import CRD_TYPE, ArchiveBucket, StrimziOperator, keep_crds
 from infra.prerequisites.program import declare
 from infra.stack_secrets import S3Credentials
@@ -15,14 +16,15 @@ from infra.stackfile import load_stack, model_from_values, project_values, read_
 from tests.unit.infra.conftest import RecordingMocks, when_declared
 
 
-def _run(mocks: RecordingMocks, stack: str) -> pulumi.Output[Any]:
-    """The prerequisites of a real stack file, resolved once all of it is declared."""
-    config = load_stack(stack)
+def _run(mocks: RecordingMocks, stack: str | StackConfig) -> pulumi.Output[Any]:
+    """The prerequisites of a stack, resolved once all of it is declared."""
+    config = load_stack(stack) if isinstance(stack, str) else stack
     assert config.kafka is not None
     assert config.archive is not None
     keys = S3Credentials(pulumi.Output.secret("access"), pulumi.Output.secret("secret"))
     operator = StrimziOperator("strimzi", config.kafka.strimzi, config.namespace)
-    bucket = ArchiveBucket("archive", config.archive, config.namespace, keys if stack == "usdf" else None)
+    s3 = config.archive.bucket.kind == "s3"
+    bucket = ArchiveBucket("archive", config.archive, config.namespace, keys if s3 else None)
     return pulumi.Output.all(when_declared(operator), when_declared(bucket))
 
 
@@ -62,8 +64,6 @@ def test_an_s3_facility_gets_its_bucket_and_the_operator(mocks: RecordingMocks) 
     usdf = project_values(read_config_values(stack_file("usdf")))
     bucket_spec = usdf["archive"]["bucket"] | {"existing": False}
     config = model_from_values(values | {"archive": usdf["archive"] | {"bucket": bucket_spec}})
-    keys = S3Credentials(pulumi.Output.secret("access"), pulumi.Output.secret("secret"))
-    outputs = declare(config, keys)
 
     def check(_: object) -> None:
         (bucket,) = [a for a in mocks.declared if a.typ == "aws:s3/bucket:Bucket"]
@@ -72,7 +72,7 @@ def test_an_s3_facility_gets_its_bucket_and_the_operator(mocks: RecordingMocks) 
         assert chart.inputs["values"]["watchNamespaces"] == ["alert-distribution"]
         assert not [a for a in mocks.declared if a.typ.startswith("gcp:")]
 
-    return outputs["archiveBucket"].apply(check)
+    return _run(mocks, config).apply(check)
 
 
 def test_usdf_brings_its_own_operator_and_bucket(mocks: RecordingMocks) -> None:
