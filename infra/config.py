@@ -306,7 +306,7 @@ class StackConfig(_Model):
         return self
 
     def _topics_fit_on_disk(self) -> None:
-        from infra.capacity import disk_problems, storage_bytes
+        from infra.capacity import disk_problems, storage_bytes  # capacity works on this module's types
 
         assert self.kafka is not None
         problems = disk_problems(
