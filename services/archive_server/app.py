@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Path, Response
@@ -14,7 +16,6 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.storage import (
-    ALERT_CONTENT_TYPE,
     SCHEMA_CONTENT_TYPE,
     ObjectStore,
     StoreUnavailableError,
@@ -26,6 +27,20 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 IMMUTABLE = "public, max-age=31536000, immutable"
 DIGITS = re.compile(r"^[0-9]{1,19}$")
+# Responses as Rubin's alert database answers them (lsst-dm/alert_database_server, alertdb/server.py),
+# which brokers' archive clients were written against: an alert is the stored gzip bytes as
+# application/octet-stream with no Content-Encoding (the documented recipe is
+# gzip.decompress(response.content)); a schema is the bare Avro schema JSON.
+ALERT_RESPONSE_TYPE = "application/octet-stream"
+
+
+def bare_schema(stored: bytes) -> bytes:
+    """The Avro schema of a stored schema object: the registry's `{"schema": "..."}` answer as we
+    store it, unwrapped; an object that already is a schema (Rubin's layout) as it is."""
+    document = json.loads(stored)
+    if isinstance(document, dict) and isinstance(document.get("schema"), str) and "type" not in document:
+        return str(document["schema"]).encode()
+    return stored
 
 
 class Health(BaseModel):
@@ -117,16 +132,15 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
             raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
 
     async def serve(
-        key: str, missing: str, media_type: str, if_none_match: str | None, encoding: str | None
+        key: str, missing: str, media_type: str, if_none_match: str | None, body: Callable[[bytes], bytes]
     ) -> Response:
-        """The stored object as is, immutable and cacheable; 404 with `missing` if absent."""
-        data = await fetch(key)
-        if data is None:
+        """`body` of the stored object, immutable and cacheable; 404 with `missing` if absent."""
+        stored = await fetch(key)
+        if stored is None:
             raise HTTPException(404, missing)
+        data = body(stored)
         etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-        if encoding:
-            headers["Content-Encoding"] = encoding
         if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
             return Response(status_code=304, headers=headers)
         return Response(content=data, media_type=media_type, headers=headers)
@@ -140,7 +154,10 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
         "/v1/alerts/{dia_source_id}",
         response_class=Response,
         responses={
-            200: {"content": {ALERT_CONTENT_TYPE: {}}, "description": "The alert, gzip-encoded as stored"},
+            200: {
+                "content": {ALERT_RESPONSE_TYPE: {}},
+                "description": "The alert as stored: gzip of its Confluent-framed Avro (gzip.decompress it)",
+            },
             400: {"model": Problem},
             404: {"model": Problem},
             503: {"model": Problem},
@@ -152,14 +169,14 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
     ) -> Response:
         found = parse_id(dia_source_id, "diaSourceId")
         return await serve(
-            alert_key(found), f"no alert with diaSourceId {found}", ALERT_CONTENT_TYPE, if_none_match, "gzip"
+            alert_key(found), f"no alert with diaSourceId {found}", ALERT_RESPONSE_TYPE, if_none_match, bytes
         )
 
     @app.get(
         "/v1/schemas/{schema_id}",
         response_class=Response,
         responses={
-            200: {"content": {SCHEMA_CONTENT_TYPE: {}}, "description": "The registry's JSON for this id"},
+            200: {"content": {SCHEMA_CONTENT_TYPE: {}}, "description": "The Avro schema of this id, as JSON"},
             400: {"model": Problem},
             404: {"model": Problem},
             503: {"model": Problem},
@@ -171,7 +188,7 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
     ) -> Response:
         found = parse_id(schema_id, "schema id", maximum=INT32_MAX)
         return await serve(
-            schema_key(found), f"no schema with id {found}", SCHEMA_CONTENT_TYPE, if_none_match, None
+            schema_key(found), f"no schema with id {found}", SCHEMA_CONTENT_TYPE, if_none_match, bare_schema
         )
 
     return app

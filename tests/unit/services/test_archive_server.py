@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 
+import fastavro
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -13,12 +15,15 @@ from services.common.storage import alert_key, schema_key
 
 from .memory_store import MemoryStore
 
+SCHEMA = json.dumps({"type": "record", "name": "alert", "namespace": "lsst.v11_1", "fields": []})
+
 
 @pytest.fixture
 def store() -> MemoryStore:
     memory = MemoryStore()
     memory.put(alert_key(123), gzip.compress(b"\x00alert"), "x", "gzip")
-    memory.put(schema_key(1101), b'{"schema": "{}"}', "x")
+    memory.put(schema_key(1101), json.dumps({"schema": SCHEMA}).encode(), "x")
+    memory.put(schema_key(1102), SCHEMA.encode(), "x")  # Rubin's layout: the bare schema
     return memory
 
 
@@ -28,21 +33,25 @@ def client(store: MemoryStore) -> TestClient:
 
 
 def test_alert_is_returned_as_stored_with_cache_headers(client: TestClient, store: MemoryStore) -> None:
-    with client.stream("GET", "/v1/alerts/123") as response:
-        raw = b"".join(response.iter_raw())
+    """As Rubin's alert database answers: the stored gzip bytes, no Content-Encoding, so its
+    documented recipe `gzip.decompress(response.content)` works with any HTTP client."""
+    response = client.get("/v1/alerts/123")
     assert response.status_code == 200
-    assert raw == store.blobs[alert_key(123)]
-    assert response.headers["content-type"] == "application/vnd.lsst.alert+avro"
-    assert response.headers["content-encoding"] == "gzip"
+    assert response.content == store.blobs[alert_key(123)]
+    assert gzip.decompress(response.content) == b"\x00alert"
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert "content-encoding" not in response.headers
     assert "immutable" in response.headers["cache-control"]
     again = client.get("/v1/alerts/123", headers={"If-None-Match": response.headers["etag"]})
     assert again.status_code == 304
 
 
-def test_schema_by_id(client: TestClient) -> None:
-    response = client.get("/v1/schemas/1101")
+@pytest.mark.parametrize("schema_id", [1101, 1102])
+def test_schema_by_id_is_the_bare_avro_schema(client: TestClient, schema_id: int) -> None:
+    response = client.get(f"/v1/schemas/{schema_id}")
     assert response.status_code == 200
-    assert response.json() == {"schema": "{}"}
+    assert response.content == SCHEMA.encode()
+    fastavro.parse_schema(response.json())
 
 
 @pytest.mark.parametrize(
