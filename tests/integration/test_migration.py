@@ -226,6 +226,33 @@ def test_the_post_deploy_suite_passes_on_the_target(
     assert failed_checks(target.deployment.outputs_file, tmp_path) == set()
 
 
+def test_the_brokers_kits_pass_the_connection_test_on_the_target(
+    migration: Migration, target: ArchiveServices, tmp_path: Path
+) -> None:
+    """The hand-over step: a kit per broker from the target's outputs, each broker's connection
+    test passing against the target from that kit alone."""
+    outputs = target.deployment.outputs_file
+    kits = tmp_path / "kits"
+    written = subprocess.run(
+        [command("alertdist-broker-kit"), "--stack-outputs", str(outputs), "--all", "--out", str(kits)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    passwords = json.loads(outputs.read_text())["passwords"]
+    assert not any(password in written for password in passwords.values())
+    for kit in sorted(kits.iterdir()):
+        done = subprocess.run(
+            [command("alertdist-connection-test"), "--kit", str(kit)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert target.archive_url() in done.stdout
+
+
 def test_destroy_removes_what_the_deploy_made(target: ArchiveServices) -> None:
     """Last in this module: `pulumi destroy` of the target's stack (its archive stopped first)."""
     target.down()

@@ -16,6 +16,7 @@ PROJECT_PACKAGES = {
     "enginehost",
     "localfacility",
     "benchmarks",
+    "brokerkit",
     "tests",
 }
 MAY_IMPORT = {
@@ -25,6 +26,7 @@ MAY_IMPORT = {
     "infra": {"alertdist_common"},
     "localfacility": {"alertdist_common", "services", "infra"},
     "benchmarks": {"alertdist_common", "services", "infra", "localfacility"},
+    "brokerkit": {"alertdist_common", "services", "infra", "localfacility"},
 }
 
 
