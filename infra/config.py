@@ -235,10 +235,22 @@ class ArchiveGcpServiceAccounts(_Model):
 
 class ArchiveSpec(_Model):
     bucket: Annotated[GcsBucketSpec | S3BucketSpec, Field(discriminator="kind")]
+    schema_bucket: str | None = Field(
+        default=None,
+        alias="schemaBucket",
+        description="schemas in a bucket apart on the same store, as Rubin's alert database keeps "
+        "them; only beside an existing (facility-provided) bucket, whose access the facility grants",
+    )
     ingester_replicas: Annotated[int, Field(ge=1)] = Field(default=1, alias="ingesterReplicas")
     server_replicas: Annotated[int, Field(ge=1)] = Field(default=2, alias="serverReplicas")
     ingress: IngressSpec | None = None
     gcp_service_accounts: ArchiveGcpServiceAccounts | None = Field(default=None, alias="gcpServiceAccounts")
+
+    @model_validator(mode="after")
+    def _schema_bucket_provided(self) -> ArchiveSpec:
+        if self.schema_bucket is not None and not self.bucket.existing:
+            raise ValueError("archive.schemaBucket needs an existing archive bucket: a stack makes one only")
+        return self
 
 
 class ProducerSpec(_Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import httpx
 from botocore.config import Config
@@ -19,11 +21,12 @@ def gcs_url(settings: FacilitySettings) -> str:
     return f"http://{settings.host}:{settings.gcs_port}"
 
 
-def s3_client(settings: FacilitySettings, creds: FacilityCredentials):  # type: ignore[no-untyped-def]
-    """A boto3 S3 client for the local S3 server, path-style as on-prem stores need."""
+def s3_client(settings: FacilitySettings, creds: FacilityCredentials, endpoint: str | None = None):  # type: ignore[no-untyped-def]
+    """A boto3 S3 client for the local S3 server (or another at `endpoint`), path-style as
+    on-prem stores need."""
     return boto3.client(
         "s3",
-        endpoint_url=s3_url(settings),
+        endpoint_url=endpoint or s3_url(settings),
         aws_access_key_id=creds.s3_access_key.get_secret_value(),
         aws_secret_access_key=creds.s3_secret_key.get_secret_value(),
         region_name="us-east-1",
@@ -45,20 +48,28 @@ def ensure_buckets(settings: FacilitySettings, creds: FacilityCredentials, name:
     return created
 
 
-def s3_spec(settings: FacilitySettings, creds: FacilityCredentials) -> ServiceSpec:
-    root = settings.data_dir / "s3"
+def s3_spec(
+    settings: FacilitySettings,
+    creds: FacilityCredentials,
+    name: str = "s3",
+    root: Path | None = None,
+    port: int | None = None,
+) -> ServiceSpec:
+    """The facility's S3 server; with a name, root and port of their own, another beside it."""
+    root = root or settings.data_dir / "s3"
     root.mkdir(parents=True, exist_ok=True)
+    address = f"{settings.host}:{port or settings.s3_port}"
 
     def ready() -> bool:
-        s3_client(settings, creds).list_buckets()
+        s3_client(settings, creds, f"http://{address}").list_buckets()
         return True
 
     return ServiceSpec(
-        name="s3",
+        name=name,
         argv=[
             str(settings.bin_dir / "versitygw"),
             "--port",
-            f"{settings.host}:{settings.s3_port}",
+            address,
             "--quiet",
             "posix",
             str(root),

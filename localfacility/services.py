@@ -33,8 +33,12 @@ class ArchiveServices:
     backend: Backend = "s3"
     label: str = ""
     bucket: str = ARCHIVE_BUCKET
+    schema_bucket: str | None = None  # schemas beside the alerts unless set (Rubin's two buckets)
     server_port: int | None = None
     metrics_port: int | None = None
+    s3_endpoint: str | None = None  # another S3 server than the facility's
+    topics: tuple[str, ...] = ()  # what the ingester reads; the stack's alert topics unless set
+    ingester_args: tuple[str, ...] = ()
 
     @property
     def ingester_name(self) -> str:
@@ -61,9 +65,11 @@ class ArchiveServices:
         facility = self.deployment.facility
         s, c = facility.settings, facility.credentials
         env = {"ALERTDIST_ARCHIVE_BACKEND": self.backend, "ALERTDIST_ARCHIVE_BUCKET": self.bucket}
+        if self.schema_bucket is not None:
+            env["ALERTDIST_ARCHIVE_SCHEMA_BUCKET"] = self.schema_bucket
         if self.backend == "s3":
             env |= {
-                "ALERTDIST_S3_ENDPOINT": objectstore.s3_url(s),
+                "ALERTDIST_S3_ENDPOINT": self.s3_endpoint or objectstore.s3_url(s),
                 "AWS_ACCESS_KEY_ID": c.s3_access_key.get_secret_value(),
                 "AWS_SECRET_ACCESS_KEY": c.s3_secret_key.get_secret_value(),
                 "AWS_REGION": "us-east-1",
@@ -72,14 +78,15 @@ class ArchiveServices:
             env |= {"STORAGE_EMULATOR_HOST": objectstore.gcs_url(s), "ALERTDIST_GCS_PROJECT": "local"}
         return env
 
-    def store(self) -> ObjectStore:
-        """A client of this archive's bucket, with the credentials its services use."""
+    def store(self, bucket: str | None = None) -> ObjectStore:
+        """A client of this archive's bucket (or another on its store), with the credentials its
+        services use."""
         facility = self.deployment.facility
         s, c = facility.settings, facility.credentials
         if self.backend == "s3":
             keys = (c.s3_access_key.get_secret_value(), c.s3_secret_key.get_secret_value())
-            return S3Store(self.bucket, objectstore.s3_url(s), credentials=keys)
-        return GcsStore(self.bucket, "local", objectstore.gcs_url(s))
+            return S3Store(bucket or self.bucket, self.s3_endpoint or objectstore.s3_url(s), credentials=keys)
+        return GcsStore(bucket or self.bucket, "local", objectstore.gcs_url(s))
 
     def ingester_env(self) -> dict[str, str]:
         s = self.deployment.facility.settings
@@ -91,7 +98,7 @@ class ArchiveServices:
             "ALERTDIST_KAFKA_USERNAME": ARCHIVE_INGESTER_USER,
             "ALERTDIST_KAFKA_PASSWORD": self.deployment.passwords()[ARCHIVE_INGESTER_USER],
             "ALERTDIST_REGISTRY_URL": ingress.public_registry_url(s),
-            "ALERTDIST_TOPICS": ",".join(t.name for t in config.alert_topics),
+            "ALERTDIST_TOPICS": ",".join(self.topics or [t.name for t in config.alert_topics]),
             "ALERTDIST_DEAD_LETTER_TOPIC": dead_letter,
         }
 
@@ -109,6 +116,7 @@ class ArchiveServices:
                 self.ingester_name,
                 "--metrics-file",
                 str(self.metrics_file),
+                *self.ingester_args,
             ],
             ready=lambda: True,
             start_timeout=10,

@@ -35,6 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--summary-file", type=Path, help="also write the short human summary here")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `last` run after all the others."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 @pytest.fixture(scope="session")
 def facility() -> Iterator[LocalFacility]:
     """The running local facility; reused when it already runs, else started and stopped here."""

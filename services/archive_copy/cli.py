@@ -2,6 +2,8 @@
 
   alertdist-archive-copy --source gcs://rubin-alert-archive-idf --target s3://rubin-alert-archive-usdf \\
       --target-endpoint https://s3dfrgw.slac.stanford.edu
+  alertdist-archive-copy --source s3://alert-packets --source-schemas s3://alert-schemas \\
+      --target s3://rubin-alert-archive-usdf      # Rubin's alert database, schemas in a bucket apart
 
 GCS credentials come from the environment's Google credentials (or no credentials for an emulator
 named by --source-endpoint/--target-endpoint); S3 credentials from the standard AWS_* variables.
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from services.archive_copy.copy import ArchiveCopier
 from services.common import logs
@@ -27,6 +29,8 @@ from services.common.storage import GcsStore, ObjectStore, S3Store, StoreUnavail
 
 class StoreLocation(BaseModel):
     """A bucket named as `s3://bucket` or `gcs://bucket`, with an optional endpoint."""
+
+    model_config = ConfigDict(frozen=True)
 
     kind: Literal["s3", "gcs"]
     bucket: str
@@ -57,10 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--source", required=True, help="s3://BUCKET or gcs://BUCKET to copy from")
     parser.add_argument("--target", required=True, help="s3://BUCKET or gcs://BUCKET to copy to")
+    parser.add_argument("--source-schemas", help="the source's schema bucket, when apart (Rubin's layout)")
+    parser.add_argument("--target-schemas", help="the target's schema bucket, when apart")
     parser.add_argument("--source-endpoint", help="the source store's endpoint (S3 server or GCS emulator)")
     parser.add_argument("--target-endpoint", help="the target store's endpoint (S3 server or GCS emulator)")
     parser.add_argument("--gcs-project", help="Google Cloud project of a GCS bucket")
-    parser.add_argument("--prefix", default="v1/", help="copy only keys under this prefix (default: v1/)")
+    parser.add_argument(
+        "--prefix", default="", help="copy only keys under this prefix, e.g. v2/alerts/170 (default: all)"
+    )
     parser.add_argument("--workers", type=int, default=16, help="objects copied at once (default: 16)")
     parser.add_argument("--attempts", type=int, default=3, help="tries per object before it counts as failed")
     parser.add_argument("--report", type=Path, help="also write the counts as JSON to this file")
@@ -71,18 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         source = StoreLocation.parse(args.source, args.source_endpoint)
         target = StoreLocation.parse(args.target, args.target_endpoint)
-        if source == target:
+        source_schemas, target_schemas = (
+            StoreLocation.parse(url, endpoint) if url else None
+            for url, endpoint in (
+                (args.source_schemas, args.source_endpoint),
+                (args.target_schemas, args.target_endpoint),
+            )
+        )
+        if {source, source_schemas} & {target, target_schemas} - {None}:
             raise ValueError("the source and the target are the same bucket")
         copier = ArchiveCopier(
             source.open(args.gcs_project, args.workers),
             target.open(args.gcs_project, args.workers),
             workers=args.workers,
             attempts=args.attempts,
+            source_schemas=source_schemas.open(args.gcs_project, args.workers) if source_schemas else None,
+            target_schemas=target_schemas.open(args.gcs_project, args.workers) if target_schemas else None,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"copying {args.prefix}* from {source} to {target}", file=sys.stderr, flush=True)
+    schemas = f" (schemas from {source_schemas})" if source_schemas else ""
+    print(f"copying the archive from {source}{schemas} to {target}", file=sys.stderr, flush=True)
     try:
         report = copier.run(args.prefix, progress=not args.no_progress and sys.stderr.isatty())
     except StoreUnavailableError as error:

@@ -1,4 +1,8 @@
-"""Copy the alert archive from one object store to another (IDF's GCS bucket to USDF's S3).
+"""Copy the alert archive from one object store to another (IDF's GCS bucket to USDF's S3, or
+Rubin's existing alert database into ours).
+
+Both layouts are copied as they are, key for key: the v2 alerts and, from the schema bucket where
+there is one, the v2 schemas; and the flat v1/ layout written before.
 
 Every object is read, checked against the source's MD5, and written with that MD5 for the target
 to verify; a final listing of the target proves each object arrived with the same bytes. The
@@ -18,7 +22,16 @@ from typing import Any
 
 from tqdm import tqdm
 
-from services.common.storage import ObjectInfo, ObjectStore, StoreUnavailableError, md5_hex, stored_metadata
+from services.common.storage import (
+    ALERTS_PREFIX,
+    FLAT_PREFIX,
+    SCHEMAS_PREFIX,
+    ObjectInfo,
+    ObjectStore,
+    StoreUnavailableError,
+    md5_hex,
+    stored_metadata,
+)
 
 log = logging.getLogger("alertdist.archive_copy")
 
@@ -101,8 +114,18 @@ class CopyReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One part of the archive: a prefix, read from one bucket and written to another."""
+
+    source: ObjectStore
+    target: ObjectStore
+    prefix: str
+
+
 class ArchiveCopier:
-    """Copies objects between two stores with a pool of workers, retrying passing failures."""
+    """Copies objects between two stores with a pool of workers, retrying passing failures.
+    Schemas go from `source_schemas` to `target_schemas` (each defaults to its alert bucket)."""
 
     def __init__(
         self,
@@ -112,17 +135,23 @@ class ArchiveCopier:
         attempts: int = 3,
         backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        source_schemas: ObjectStore | None = None,
+        target_schemas: ObjectStore | None = None,
     ) -> None:
         if workers < 1 or attempts < 1:
             raise ValueError("workers and attempts must be at least 1")
-        self.source, self.target = source, target
+        self.lanes = [
+            Lane(source, target, FLAT_PREFIX),
+            Lane(source, target, ALERTS_PREFIX),
+            Lane(source_schemas or source, target_schemas or target, SCHEMAS_PREFIX),
+        ]
         self.workers, self.attempts, self.backoff_s = workers, attempts, backoff_s
         self._sleep = sleep
 
-    def copy_object(self, info: ObjectInfo) -> str:
+    def copy_object(self, lane: Lane, info: ObjectInfo) -> str:
         """Copy one object, checked on both sides; returns the MD5 of its bytes."""
         content_type, content_encoding = stored_metadata(info.key)
-        data = self.source.get(info.key)
+        data = lane.source.get(info.key)
         if data is None:
             raise KeyError(f"{info.key} vanished from the source")
         digest = md5_hex(data)
@@ -131,13 +160,13 @@ class ArchiveCopier:
                 f"read {len(data)} bytes with MD5 {digest}; "
                 f"the source lists {info.size} bytes with MD5 {info.md5}"
             )
-        self.target.put(info.key, data, content_type, content_encoding, md5=digest)
+        lane.target.put(info.key, data, content_type, content_encoding, md5=digest)
         return digest
 
-    def _copy_with_retries(self, info: ObjectInfo) -> str:
+    def _copy_with_retries(self, lane: Lane, info: ObjectInfo) -> str:
         for attempt in range(1, self.attempts + 1):
             try:
-                return self.copy_object(info)
+                return self.copy_object(lane, info)
             except (StoreUnavailableError, ChecksumMismatchError) as exc:
                 if attempt == self.attempts:
                     raise
@@ -145,23 +174,45 @@ class ArchiveCopier:
                 self._sleep(self.backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    def run(self, prefix: str = "v1/", progress: bool = False) -> CopyReport:
-        """Copy everything under prefix that the target lacks, then verify the whole prefix."""
+    def lanes_under(self, prefix: str) -> list[Lane]:
+        """The parts of the archive under `prefix` (a whole layout, or a share of one)."""
+        found = []
+        for lane in self.lanes:
+            if prefix.startswith(lane.prefix):
+                found.append(Lane(lane.source, lane.target, prefix))
+            elif lane.prefix.startswith(prefix):
+                found.append(lane)
+        return found
+
+    def run(self, prefix: str = "", progress: bool = False) -> CopyReport:
+        """Copy what the target lacks of the archive (or of its keys under `prefix`), then verify
+        all of it."""
         started = time.monotonic()
-        source = list(self.source.objects(prefix))
-        plan = plan_copy(source, self.target.objects(prefix))
+        listed = [(lane, list(lane.source.objects(lane.prefix))) for lane in self.lanes_under(prefix)]
+        plans = [
+            (lane, source, plan_copy(source, lane.target.objects(lane.prefix))) for lane, source in listed
+        ]
         report = CopyReport(
-            source_objects=len(source),
-            source_bytes=sum(info.size for info in source),
-            already_present=len(plan.present),
+            source_objects=sum(len(source) for _, source in listed),
+            source_bytes=sum(info.size for _, source in listed for info in source),
+            already_present=sum(len(plan.present) for _, _, plan in plans),
         )
-        digests = {info.key: info.md5 for info in source}
-        differing = set(plan.differing)
+        digests = {info.key: info.md5 for _, source in listed for info in source}
+        differing = {key for _, _, plan in plans for key in plan.differing}
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="copy") as pool,
-            tqdm(total=plan.bytes_to_copy, unit="B", unit_scale=True, disable=not progress) as bar,
+            tqdm(
+                total=sum(p.bytes_to_copy for _, _, p in plans),
+                unit="B",
+                unit_scale=True,
+                disable=not progress,
+            ) as bar,
         ):
-            futures = {pool.submit(self._copy_with_retries, info): info for info in plan.to_copy}
+            futures = {
+                pool.submit(self._copy_with_retries, lane, info): info
+                for lane, _, plan in plans
+                for info in plan.to_copy
+            }
             for future in as_completed(futures):
                 info = futures[future]
                 try:
@@ -174,14 +225,15 @@ class ArchiveCopier:
                 report.replaced += info.key in differing
                 bar.update(info.size)
         report.seconds = time.monotonic() - started
-        self._verify(prefix, source, digests, report)
+        for lane, source in listed:
+            self._verify(lane, source, digests, report)
         return report
 
     def _verify(
-        self, prefix: str, source: list[ObjectInfo], digests: dict[str, str | None], report: CopyReport
+        self, lane: Lane, source: list[ObjectInfo], digests: dict[str, str | None], report: CopyReport
     ) -> None:
         """Compare a fresh listing of the target with the bytes read from the source."""
-        arrived = {info.key: info for info in self.target.objects(prefix)}
+        arrived = {info.key: info for info in lane.target.objects(lane.prefix)}
         for info in source:
             if info.key in report.failed:
                 continue

@@ -26,7 +26,7 @@ from services.common import logs
 from services.common.metrics import add_metrics_arguments, serve_metrics
 from services.common.registry import RegistrySchemas
 from services.common.settings import ArchiveSettings, RegistrySettings
-from services.common.storage import open_store
+from services.common.storage import open_archive
 
 METRICS = {
     "alertdist_archive_alerts_total": ("alerts", "Alerts stored in the archive"),
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="consumer group; a second archive (e.g. a new store during a migration) needs its own, "
         f"prefixed with {DEFAULT_GROUP!r}",
     )
+    parser.add_argument(
+        "--max-poll-interval",
+        type=float,
+        default=300.0,
+        help="seconds a stuck process may go unpolled before it leaves the group (outages do not count)",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--writers", type=int, default=16, help="parallel object store writes")
     parser.add_argument("--gzip-level", type=int, default=1, choices=range(4))
@@ -98,12 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         kafka,
         [t for t in args.topics.split(",") if t],
         args.dead_letter_topic,
-        open_store(archive),
+        open_archive(archive),
         RegistrySchemas(registry),
         batch_size=args.batch_size,
         writers=args.writers,
         gzip_level=args.gzip_level,
         group=args.group,
+        max_poll_interval_s=args.max_poll_interval,
     )
     collector = IngestCollector()
     if args.metrics_port:

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from alertdist_common.kafka import KafkaSettings
 from services.common.registry import RegistrySchemas, RegistryUnavailableError, UnknownSchemaError
 from services.common.storage import (
-    ObjectStore,
+    SCHEMAS_PREFIX,
+    ArchiveStores,
     StoreUnavailableError,
     alert_key,
     compress_alert,
@@ -66,17 +67,14 @@ class IngestStats:
 
 
 class Backoff:
-    """Exponential backoff between retries, capped, reset on success."""
+    """Exponential backoff between retries, capped."""
 
     def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
-        self.first, self.cap, self.delay = first, cap, first
+        self.cap, self.delay = cap, first
 
-    def wait(self, stop: threading.Event) -> None:
-        stop.wait(self.delay)
-        self.delay = min(self.cap, self.delay * 2)
-
-    def reset(self) -> None:
-        self.delay = self.first
+    def next_delay(self) -> float:
+        delay, self.delay = self.delay, min(self.cap, self.delay * 2)
+        return delay
 
 
 class ArchiveIngester:
@@ -85,23 +83,25 @@ class ArchiveIngester:
         kafka: KafkaSettings,
         topics: list[str],
         dead_letter_topic: str,
-        store: ObjectStore,
+        stores: ArchiveStores,
         schemas: RegistrySchemas,
         batch_size: int = 500,
         writers: int = 16,
         gzip_level: int = 1,
         group: str = DEFAULT_GROUP,
+        max_poll_interval_s: float = 300.0,
     ) -> None:
         self.topics = topics
         self.group = group
         self.dead_letter_topic = dead_letter_topic
-        self.store = store
+        self.stores = stores
         self.schemas = schemas
         self.batch_size = batch_size
         self.gzip_level = gzip_level
         self.stats = IngestStats()
         self._on_stats: Callable[[IngestStats], object] | None = None
         self._stored_schemas: set[int] = set()
+        self._paused = False
         self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="archive-writer")
         self._consumer = Consumer(
             {
@@ -111,6 +111,9 @@ class ArchiveIngester:
                 "auto.offset.reset": "earliest",
                 "fetch.max.bytes": 64 * 1024 * 1024,
                 "max.partition.fetch.bytes": 16 * 1024 * 1024,
+                # polled through every outage (paused), so this bounds only a stuck process
+                "max.poll.interval.ms": int(max_poll_interval_s * 1000),
+                "session.timeout.ms": min(45_000, int(max_poll_interval_s * 1000)),
             },
             logger=log,
         )
@@ -120,6 +123,7 @@ class ArchiveIngester:
                 "enable.idempotence": True,
                 "acks": "all",
                 "message.max.bytes": 16 * 1024 * 1024,
+                "message.timeout.ms": 30_000,  # each send has its delivery report within 30 s
             },
             logger=log,
         )
@@ -143,7 +147,7 @@ class ArchiveIngester:
                 continue
             if schema_id not in self._stored_schemas and schema_id not in plan.new_schemas:
                 plan.new_schemas.add(schema_id)
-                plan.objects.append(StoredObject(schema_key(schema_id), schema.registry_json))
+                plan.objects.append(StoredObject(schema_key(schema_id), schema.avro_json))
             plan.objects.append(StoredObject(key, value))
             plan.alerts += 1
         return plan
@@ -155,7 +159,8 @@ class ArchiveIngester:
         data = obj.data
         if content_encoding == "gzip":
             data = compress_alert(data, self.gzip_level)
-        self.store.put(obj.key, data, content_type, content_encoding)
+        bucket = self.stores.schemas if obj.key.startswith(SCHEMAS_PREFIX) else self.stores.alerts
+        bucket.put(obj.key, data, content_type, content_encoding)
 
     def _write_all(self, objects: list[StoredObject], stop: threading.Event) -> bool:
         """Write every object, retrying the failed ones with backoff. False if stopped first."""
@@ -177,41 +182,84 @@ class ArchiveIngester:
                 )
                 if stop.is_set():
                     return False
-                backoff.wait(stop)
+                self._wait_in_group(backoff, stop)
             pending = failed
         return True
 
     def _dead_letter(self, letters: list[DeadLetter], stop: threading.Event) -> bool:
+        """Send each letter once, wait for every delivery report, and send again only those whose
+        delivery failed: a retry never repeats a letter that arrived."""
         backoff = Backoff()
-        while letters:
-            failures: list[str] = []
-
-            def on_delivery(error: KafkaError | None, _msg: Message, failures: list[str] = failures) -> None:
-                if error is not None:
-                    failures.append(str(error))
-
-            for letter in letters:
+        pending = letters
+        while pending:
+            failed: list[DeadLetter] = []
+            errors: list[str] = []
+            for letter in pending:
                 source = letter.message
-                self._dead_letter_producer.produce(
-                    self.dead_letter_topic,
-                    source.value(),
-                    headers=[
-                        ("reason", letter.reason.encode()),
-                        ("source_topic", (source.topic() or "").encode()),
-                        ("source_partition", str(source.partition()).encode()),
-                        ("source_offset", str(source.offset()).encode()),
-                    ],
-                    on_delivery=on_delivery,
-                )
-            remaining = self._dead_letter_producer.flush(60)
-            if not failures and not remaining:
+
+                def on_delivery(
+                    error: KafkaError | None,
+                    _msg: Message,
+                    letter: DeadLetter = letter,
+                    failed: list[DeadLetter] = failed,
+                    errors: list[str] = errors,
+                ) -> None:
+                    if error is not None:
+                        failed.append(letter)
+                        errors.append(str(error))
+
+                try:
+                    self._dead_letter_producer.produce(
+                        self.dead_letter_topic,
+                        source.value(),
+                        headers=[
+                            ("reason", letter.reason.encode()),
+                            ("source_topic", (source.topic() or "").encode()),
+                            ("source_partition", str(source.partition()).encode()),
+                            ("source_offset", str(source.offset()).encode()),
+                        ],
+                        on_delivery=on_delivery,
+                    )
+                except (KafkaException, BufferError) as exc:  # refused at once: never sent
+                    failed.append(letter)
+                    errors.append(str(exc))
+            while self._dead_letter_producer.flush(0.5) > 0:  # message.timeout.ms bounds this
+                self._keep_in_group()
+            if not failed:
                 return True
-            log.warning("dead-letter topic unavailable; retrying", extra={"errors": failures[:3]})
+            log.warning(
+                "dead-letter topic unavailable; retrying",
+                extra={"pending": len(failed), "errors": errors[:3]},
+            )
             self._count_retry()
             if stop.is_set():
                 return False
-            backoff.wait(stop)
+            self._wait_in_group(backoff, stop)
+            pending = failed
         return True
+
+    def _keep_in_group(self) -> None:
+        """Poll with every partition paused, so the group keeps this member through an outage
+        longer than max.poll.interval.ms. A message read anyway (a partition assigned meanwhile)
+        is sought back, to be read again after the outage: nothing is skipped."""
+        self._consumer.pause(self._consumer.assignment())
+        message = self._consumer.poll(0)
+        if message is not None and message.error() is None:
+            self._consumer.seek(
+                TopicPartition(message.topic() or "", message.partition() or 0, message.offset() or 0)
+            )
+        self._paused = True
+
+    def _wait_in_group(self, backoff: Backoff, stop: threading.Event) -> None:
+        deadline = time.monotonic() + backoff.next_delay()
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._keep_in_group()
+            stop.wait(min(left, 0.5))
+
+    def _resume(self) -> None:
+        if self._paused:
+            self._consumer.resume(self._consumer.assignment())
+            self._paused = False
 
     def _count_retry(self) -> None:
         """Count a retry and report it at once: an outage shows in the metrics while it lasts."""
@@ -222,17 +270,32 @@ class ArchiveIngester:
         if self._on_stats is not None:
             self._on_stats(self.stats)
 
-    def _commit(self, messages: list[Message]) -> None:
+    def _commit(self, messages: list[Message], stop: threading.Event) -> None:
+        """Commit what the batch archived; a passing failure (a coordinator loading after a Kafka
+        restart) is retried in the group. If the partitions moved to another member meanwhile,
+        the commit is dropped: that member archives them again, as identical objects."""
         positions: dict[tuple[str, int], int] = {}
         for message in messages:
             tp = (message.topic() or "", message.partition() or 0)
             positions[tp] = max(positions.get(tp, -1), (message.offset() or 0) + 1)
-        self._consumer.commit(
-            offsets=[
-                TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()
-            ],
-            asynchronous=False,
-        )
+        offsets = [
+            TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()
+        ]
+        backoff = Backoff()
+        while True:
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if not error.retriable() or stop.is_set():
+                    log.warning(
+                        "commit dropped; the batch will be archived again", extra={"error": error.str()}
+                    )
+                    return
+                log.warning("commit failed; retrying", extra={"error": error.str()})
+                self._count_retry()
+                self._wait_in_group(backoff, stop)
 
     def process(self, messages: list[Message], stop: threading.Event) -> bool:
         """Archive one batch and commit it; False (nothing committed) if stopped during an outage."""
@@ -246,13 +309,14 @@ class ArchiveIngester:
                 self._count_retry()
                 if stop.is_set():
                     return False
-                backoff.wait(stop)
+                self._wait_in_group(backoff, stop)
         if not self._write_all(plan.objects, stop):
             return False
         if plan.dead_letters and not self._dead_letter(plan.dead_letters, stop):
             return False
         self._stored_schemas |= plan.new_schemas
-        self._commit(messages)
+        self._commit(messages, stop)
+        self._resume()
         self.stats.batches += 1
         self.stats.alerts += plan.alerts
         self.stats.schemas = len(self._stored_schemas)

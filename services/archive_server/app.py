@@ -19,8 +19,11 @@ from services.common.storage import (
     SCHEMA_CONTENT_TYPE,
     ObjectStore,
     StoreUnavailableError,
-    alert_key,
+    alert_keys_to_read,
+    compress_alert,
+    is_compressed,
     schema_key,
+    schema_keys_to_read,
 )
 
 INT64_MAX = 2**63 - 1
@@ -35,8 +38,8 @@ ALERT_RESPONSE_TYPE = "application/octet-stream"
 
 
 def bare_schema(stored: bytes) -> bytes:
-    """The Avro schema of a stored schema object: the registry's `{"schema": "..."}` answer as we
-    store it, unwrapped; an object that already is a schema (Rubin's layout) as it is."""
+    """The Avro schema of a stored schema object: the registry's `{"schema": "..."}` answer of the
+    flat layout, unwrapped; an object that already is a schema (the v2 layout) as it is."""
     document = json.loads(stored)
     if isinstance(document, dict) and isinstance(document.get("schema"), str) and "type" not in document:
         return str(document["schema"]).encode()
@@ -115,30 +118,52 @@ class RequestMetrics:
             self.seconds.labels(template).observe(time.perf_counter() - started)
 
 
-def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> FastAPI:
-    """The API over `store`; with a metrics registry, requests are recorded in it."""
+def gzipped(key: str, stored: bytes) -> bytes:
+    """An alert as served: gzip, as stored; an uncompressed object (Rubin's fallback) compressed
+    here, deterministically, so that gzip.decompress works for every alert."""
+    return stored if is_compressed(key) else compress_alert(stored)
+
+
+def create_app(
+    store: ObjectStore, metrics: CollectorRegistry | None = None, schema_store: ObjectStore | None = None
+) -> FastAPI:
+    """The API over the alerts in `store` and the schemas in `schema_store` (default: `store`);
+    with a metrics registry, requests are recorded in it."""
+    schemas = schema_store or store
     app = FastAPI(
         title="Rubin alert archive",
         version="1",
-        description="LSST alerts by diaSourceId (gzipped Confluent-framed Avro) and their schemas by id.",
+        description=(
+            "LSST alerts by diaSourceId and their schemas by id, as Rubin's alert database answers: "
+            "an alert is gzip of its Confluent-framed Avro as application/octet-stream with no "
+            "Content-Encoding (gzip.decompress(response.content)); a schema is its bare Avro JSON."
+        ),
     )
     if metrics is not None:
         app.add_middleware(RequestMetrics, registry=metrics)
 
-    async def fetch(key: str) -> bytes | None:
+    async def fetch(bucket: ObjectStore, key: str) -> bytes | None:
         try:
-            return await run_in_threadpool(store.get, key)
+            return await run_in_threadpool(bucket.get, key)
         except StoreUnavailableError as exc:
             raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
 
     async def serve(
-        key: str, missing: str, media_type: str, if_none_match: str | None, body: Callable[[bytes], bytes]
+        bucket: ObjectStore,
+        keys: tuple[str, ...],
+        missing: str,
+        media_type: str,
+        if_none_match: str | None,
+        body: Callable[[str, bytes], bytes],
     ) -> Response:
-        """`body` of the stored object, immutable and cacheable; 404 with `missing` if absent."""
-        stored = await fetch(key)
-        if stored is None:
+        """`body` of the first of `keys` stored, immutable and cacheable; 404 with `missing` if none."""
+        for key in keys:
+            stored = await fetch(bucket, key)
+            if stored is not None:
+                break
+        else:
             raise HTTPException(404, missing)
-        data = body(stored)
+        data = body(key, stored)
         etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
@@ -147,7 +172,7 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
 
     @app.get("/v1/health", response_model=Health, responses={503: {"model": Problem}})
     async def health() -> Health:
-        await fetch(schema_key(0))  # a cheap round trip to the store
+        await fetch(schemas, schema_key(0))  # a cheap round trip to the store
         return Health(status="ok", store="reachable")
 
     @app.get(
@@ -169,7 +194,12 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
     ) -> Response:
         found = parse_id(dia_source_id, "diaSourceId")
         return await serve(
-            alert_key(found), f"no alert with diaSourceId {found}", ALERT_RESPONSE_TYPE, if_none_match, bytes
+            store,
+            alert_keys_to_read(found),
+            f"no alert with diaSourceId {found}",
+            ALERT_RESPONSE_TYPE,
+            if_none_match,
+            gzipped,
         )
 
     @app.get(
@@ -188,7 +218,12 @@ def create_app(store: ObjectStore, metrics: CollectorRegistry | None = None) -> 
     ) -> Response:
         found = parse_id(schema_id, "schema id", maximum=INT32_MAX)
         return await serve(
-            schema_key(found), f"no schema with id {found}", SCHEMA_CONTENT_TYPE, if_none_match, bare_schema
+            schemas,
+            schema_keys_to_read(found),
+            f"no schema with id {found}",
+            SCHEMA_CONTENT_TYPE,
+            if_none_match,
+            lambda _key, stored: bare_schema(stored),
         )
 
     return app

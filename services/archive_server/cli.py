@@ -17,7 +17,7 @@ from services.archive_server.app import create_app
 from services.common import logs
 from services.common.metrics import add_metrics_arguments, serve_metrics
 from services.common.settings import ArchiveSettings
-from services.common.storage import open_store
+from services.common.storage import open_archive
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("missing or bad settings", extra={"problems": [str(e["loc"][0]) for e in exc.errors()]})
         return 2
     metrics = CollectorRegistry() if args.metrics_port else None
-    app = create_app(open_store(archive), metrics)
+    stores = open_archive(archive)
+    app = create_app(stores.alerts, metrics, stores.schemas)
     if metrics is not None:
         serve_metrics(args.metrics_port, args.metrics_host, metrics)
     uvicorn.run(

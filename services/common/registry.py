@@ -24,7 +24,7 @@ class RegistryUnavailableError(RuntimeError):
 @dataclass(frozen=True)
 class RegisteredSchema:
     schema_id: int
-    registry_json: bytes  # the registry's own response body for /schemas/ids/{id}
+    avro_json: bytes  # the bare Avro schema, as the registry holds it
     parsed: Any
 
 
@@ -55,7 +55,7 @@ class RegistrySchemas:
         if body.get("schemaType", "AVRO") != "AVRO":
             raise UnknownSchemaError(f"schema id {schema_id} is not an Avro schema")
         schema = RegisteredSchema(
-            schema_id, response.content, fastavro.parse_schema(json.loads(body["schema"]))
+            schema_id, body["schema"].encode(), fastavro.parse_schema(json.loads(body["schema"]))
         )
         with self._lock:
             self._cache[schema_id] = schema

@@ -24,7 +24,8 @@ class RegistrySettings(BaseSettings):
 
 
 class ArchiveSettings(BaseSettings):
-    """The alert archive's object store: ALERTDIST_ARCHIVE_BACKEND (s3|gcs), _BUCKET, ALERTDIST_S3_ENDPOINT.
+    """The alert archive's object store: ALERTDIST_ARCHIVE_BACKEND (s3|gcs), _BUCKET, _SCHEMA_BUCKET,
+    ALERTDIST_S3_ENDPOINT.
 
     S3 credentials come from the standard AWS_* variables; GCS from workload identity, or the
     emulator named by STORAGE_EMULATOR_HOST.
@@ -34,5 +35,6 @@ class ArchiveSettings(BaseSettings):
 
     archive_backend: Literal["s3", "gcs"]
     archive_bucket: str
+    archive_schema_bucket: str | None = None  # schemas beside the alerts unless set (Rubin's USDF buckets)
     s3_endpoint: str | None = None
     gcs_project: str | None = None

@@ -31,27 +31,61 @@ def compress_alert(data: bytes, level: int = 1) -> bytes:
     return compressed
 
 
+# The archive layout is Rubin's alert database's (lsst-dm/alert_database_ingester and
+# alert_database_server, alertingest/storage.py and alertdb/storage.py, VERSION = "v2"): an alert at
+# v2/alerts/<first 6 digits of its diaSourceId>/<diaSourceId>.avro.gz (a prefix per id range
+# spreads the object store's load), a schema as its bare Avro JSON at v2/schemas/<id>.json, in a
+# bucket of its own or beside the alerts. What this archive wrote before is read too: the flat
+# v1/alerts/<id>.avro.gz and v1/schemas/<id>.json (the registry's answer), and, as Rubin's server
+# does, an uncompressed v2 .avro where no .gz exists.
+ALERTS_PREFIX = "v2/alerts/"
+SCHEMAS_PREFIX = "v2/schemas/"
+FLAT_PREFIX = "v1/"
+
+
+def _non_negative(value: int, what: str) -> int:
+    if value < 0:
+        raise ValueError(f"{what} {value} is negative")
+    return value
+
+
 def alert_key(dia_source_id: int) -> str:
-    """Where an alert lives: one object per diaSourceId, gzipped Confluent-framed Avro."""
-    if dia_source_id < 0:
-        raise ValueError(f"diaSourceId {dia_source_id} is negative")
-    return f"v1/alerts/{dia_source_id}.avro.gz"
+    """Where the ingester writes an alert: gzipped Confluent-framed Avro."""
+    digits = str(_non_negative(dia_source_id, "diaSourceId"))
+    return f"{ALERTS_PREFIX}{digits[:6]}/{digits}.avro.gz"
+
+
+def alert_keys_to_read(dia_source_id: int) -> tuple[str, str, str]:
+    """Where an alert may be, in the order the server looks: ours and Rubin's, Rubin's
+    uncompressed fallback, the flat layout written before."""
+    gz = alert_key(dia_source_id)
+    return gz, gz.removesuffix(".gz"), f"{FLAT_PREFIX}alerts/{dia_source_id}.avro.gz"
+
+
+def is_compressed(key: str) -> bool:
+    return key.endswith(".gz")
 
 
 def schema_key(schema_id: int) -> str:
-    """Where a schema lives: the registry's JSON for that id."""
-    if schema_id < 0:
-        raise ValueError(f"schema id {schema_id} is negative")
-    return f"v1/schemas/{schema_id}.json"
+    """Where the ingester writes a schema: its bare Avro JSON."""
+    return f"{SCHEMAS_PREFIX}{_non_negative(schema_id, 'schema id')}.json"
+
+
+def schema_keys_to_read(schema_id: int) -> tuple[str, str]:
+    """Where a schema may be: the v2 layout, then the flat one (the registry's answer)."""
+    return schema_key(schema_id), f"{FLAT_PREFIX}schemas/{schema_id}.json"
 
 
 def stored_metadata(key: str) -> tuple[str, str | None]:
     """Content type and encoding of an archive object, from its place in the layout."""
-    if key.startswith("v1/alerts/") and key.endswith(".avro.gz"):
-        return ALERT_CONTENT_TYPE, "gzip"
-    if key.startswith("v1/schemas/") and key.endswith(".json"):
+    if key.startswith((ALERTS_PREFIX, f"{FLAT_PREFIX}alerts/")):
+        if key.endswith(".avro.gz"):
+            return ALERT_CONTENT_TYPE, "gzip"
+        if key.endswith(".avro"):
+            return ALERT_CONTENT_TYPE, None
+    if key.startswith((SCHEMAS_PREFIX, f"{FLAT_PREFIX}schemas/")) and key.endswith(".json"):
         return SCHEMA_CONTENT_TYPE, None
-    raise ValueError(f"{key!r} is not an alert or a schema of the v1 archive layout")
+    raise ValueError(f"{key!r} is not an alert or a schema of the archive layout")
 
 
 def md5_hex(data: bytes) -> str:
@@ -244,7 +278,23 @@ class GcsStore:
             raise StoreUnavailableError(f"GCS listing of {prefix} failed: {exc}") from exc
 
 
-def open_store(settings: ArchiveSettings) -> ObjectStore:
+def open_store(settings: ArchiveSettings, bucket: str | None = None) -> ObjectStore:
+    """The archive's bucket, or another bucket on the same store."""
     if settings.archive_backend == "s3":
-        return S3Store(settings.archive_bucket, settings.s3_endpoint)
-    return GcsStore(settings.archive_bucket, settings.gcs_project)
+        return S3Store(bucket or settings.archive_bucket, settings.s3_endpoint)
+    return GcsStore(bucket or settings.archive_bucket, settings.gcs_project)
+
+
+@dataclass(frozen=True)
+class ArchiveStores:
+    """Where alerts and where schemas live: one bucket, or Rubin's two."""
+
+    alerts: ObjectStore
+    schemas: ObjectStore
+
+
+def open_archive(settings: ArchiveSettings) -> ArchiveStores:
+    alerts = open_store(settings)
+    if settings.archive_schema_bucket in (None, settings.archive_bucket):
+        return ArchiveStores(alerts, alerts)
+    return ArchiveStores(alerts, open_store(settings, settings.archive_schema_bucket))

@@ -16,10 +16,15 @@ from .ports import free_port
 
 @contextmanager
 def separate_archive_on(
-    facility: LocalFacility, alert_topics: list[str], backend: Backend, label: str
+    facility: LocalFacility,
+    alert_topics: list[str],
+    backend: Backend,
+    label: str,
+    ingester_args: tuple[str, ...] = (),
 ) -> Iterator[ArchiveServices]:
-    """A second archive: its own group (starting at the topics' current end), its own bucket
-    (`alert-archive-<label>`) and ports. Not started; stopped and its group deleted afterwards."""
+    """A second archive reading `alert_topics`: its own group (starting at the topics' current
+    end), its own bucket (`alert-archive-<label>`) and ports. Not started; stopped and its group
+    deleted afterwards."""
     services = ArchiveServices(
         LocalDeployment(facility),
         backend=backend,
@@ -27,6 +32,8 @@ def separate_archive_on(
         bucket=f"alert-archive-{label}",
         server_port=free_port(),
         metrics_port=free_port(),
+        topics=tuple(alert_topics),
+        ingester_args=ingester_args,
     )
     objectstore.ensure_buckets(facility.settings, facility.credentials, services.bucket)
     start_group_at(facility, services.ingester_name, end_offsets(facility, alert_topics))

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Message, TopicPartition
 from confluent_kafka.admin import (
+    AclBinding,
     AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
+    NewTopic,
     ResourcePatternType,
     ResourceType,
     ScramCredentialInfo,
@@ -119,3 +125,100 @@ def delete_groups(facility: LocalFacility, groups: list[str]) -> None:
     client = admin(facility)  # held until the futures complete
     for future in client.delete_consumer_groups(groups, request_timeout=30).values():
         future.result()
+
+
+@contextmanager
+def topic_of_its_own(
+    facility: LocalFacility,
+    topic: str,
+    grants: dict[str, list[AclOperation]],
+    config: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """A topic a test makes for itself, with ACLs for the users named; removed afterwards with
+    its ACLs, so the facility keeps nothing of it."""
+    client = admin(facility)
+    client.create_topics([NewTopic(topic, 1, 1, config=config or {})])[topic].result(timeout=30)
+    bindings = [
+        AclBinding(
+            ResourceType.TOPIC,
+            topic,
+            ResourcePatternType.LITERAL,
+            f"User:{user}",
+            "*",
+            operation,
+            AclPermissionType.ALLOW,
+        )
+        for user, operations in grants.items()
+        for operation in operations
+    ]
+    for future in client.create_acls(bindings).values():
+        future.result(timeout=30)
+    try:
+        yield topic
+    finally:
+        filters = [
+            AclBindingFilter(
+                b.restype,
+                b.name,
+                b.resource_pattern_type,
+                b.principal,
+                b.host,
+                b.operation,
+                b.permission_type,
+            )
+            for b in bindings
+        ]
+        for future in client.delete_acls(filters).values():
+            future.result(timeout=30)
+        client.delete_topics([topic])[topic].result(timeout=30)
+
+
+def read_from(
+    facility: LocalFacility,
+    start: dict[tuple[str, int], int],
+    timeout: float = 30,
+    settings: dict[str, Any] | None = None,
+) -> list[Message]:
+    """Every message from these offsets to the partitions' current ends, read as the super user
+    by assignment: no consumer group is made."""
+    stop = end_offsets(facility, sorted({topic for topic, _ in start}))
+    wanted = {tp: end for tp, end in stop.items() if end > start.get(tp, end)}
+    consumer = Consumer(
+        {
+            **admin_client_config(facility.settings, facility.credentials),
+            "group.id": "admin-reads",
+            **(settings or {}),
+        },
+        logger=QUIET,
+    )
+    consumer.assign(
+        [TopicPartition(topic, partition, start[(topic, partition)]) for topic, partition in wanted]
+    )
+    found: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while wanted and time.monotonic() < deadline:
+            for message in consumer.consume(100, timeout=0.5):
+                if message.error() is not None:
+                    continue
+                found.append(message)
+                key = (message.topic() or "", message.partition() or 0)
+                if (message.offset() or 0) + 1 >= wanted.get(key, 0):
+                    wanted.pop(key, None)
+    finally:
+        consumer.close()
+    assert not wanted, f"timed out reading {sorted(wanted)}"
+    return found
+
+
+def acl_filter(binding: AclBinding) -> AclBindingFilter:
+    """The filter that matches exactly this binding (what delete_acls takes)."""
+    return AclBindingFilter(
+        binding.restype,
+        binding.name,
+        binding.resource_pattern_type,
+        binding.principal,
+        binding.host,
+        binding.operation,
+        binding.permission_type,
+    )

@@ -14,13 +14,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import (
-    AclBinding,
-    AclBindingFilter,
     AclOperation,
-    AclPermissionType,
-    NewTopic,
-    ResourcePatternType,
-    ResourceType,
 )
 
 from brokerkit.cli import connection_test_main, kit_main
@@ -33,7 +27,7 @@ from localfacility.kafka import admin_client_config, java_argv
 from localfacility.services import ArchiveServices
 from services.producer.producer import AlertProducer
 
-from .kafka_helpers import QUIET, admin, delete_groups
+from .kafka_helpers import QUIET, admin, delete_groups, topic_of_its_own
 from .test_archive import FACTORY
 from .test_faults import service
 
@@ -155,46 +149,13 @@ def test_a_topic_the_broker_may_not_read_is_named(kits: Path) -> None:
 
 @pytest.fixture
 def bad_topic(facility: LocalFacility) -> Iterator[str]:
-    """A topic of the test's own that fink may read, holding one message that is not an alert;
-    removed afterwards with its ACLs, so the brokers' topics keep only alerts."""
-    topic = f"connection-test-bad-{uuid.uuid4().hex[:6]}"
-    client = admin(facility)
-    client.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
-    acls = [
-        AclBinding(
-            ResourceType.TOPIC,
-            topic,
-            ResourcePatternType.LITERAL,
-            f"User:{BROKER}-local",
-            "*",
-            operation,
-            AclPermissionType.ALLOW,
-        )
-        for operation in (AclOperation.READ, AclOperation.DESCRIBE)
-    ]
-    for future in client.create_acls(acls).values():
-        future.result(timeout=30)
-    producer = Producer({**admin_client_config(facility.settings, facility.credentials), "logger": QUIET})
-    producer.produce(topic, b"\x00\x00\x00\x04\x4dnot an alert")  # framed as schema 1101
-    assert producer.flush(30) == 0
-    try:
+    """A topic of the test's own that fink may read, holding one message that is not an alert."""
+    grants = {f"{BROKER}-local": [AclOperation.READ, AclOperation.DESCRIBE]}
+    with topic_of_its_own(facility, f"connection-test-bad-{uuid.uuid4().hex[:6]}", grants) as topic:
+        producer = Producer({**admin_client_config(facility.settings, facility.credentials), "logger": QUIET})
+        producer.produce(topic, b"\x00\x00\x00\x04\x4dnot an alert")  # framed as schema 1101
+        assert producer.flush(30) == 0
         yield topic
-    finally:
-        filters = [
-            AclBindingFilter(
-                b.restype,
-                b.name,
-                b.resource_pattern_type,
-                b.principal,
-                b.host,
-                b.operation,
-                b.permission_type,
-            )
-            for b in acls
-        ]
-        for future in client.delete_acls(filters).values():
-            future.result(timeout=30)
-        client.delete_topics([topic])[topic].result(timeout=30)
 
 
 def test_a_message_that_is_not_an_alert_is_located(kits: Path, bad_topic: str) -> None:

@@ -12,24 +12,45 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+)
 
+from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
-from localfacility.kafka import admin_client_config
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
-from services.common.storage import ObjectStore, alert_key
+from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
 from services.common.wire import decode
 
-from .kafka_helpers import QUIET, committed_offsets, delete_groups, end_offsets, start_group_at
+from .archives import separate_archive_on
+from .kafka_helpers import (
+    QUIET,
+    acl_filter,
+    admin,
+    committed_offsets,
+    delete_groups,
+    end_offsets,
+    read_from,
+    start_group_at,
+)
+from .ports import free_port
 from .test_archive import FACTORY, TOPIC, expected_object, produce, read_metrics_file
-from .test_services import consume_all, kafka_settings
+from .test_services import kafka_settings
 
 DEAD_LETTER = "alert-archive-dead-letter"
 
@@ -47,7 +68,7 @@ def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.5)
 
 def archived(store: ObjectStore, ids: range) -> set[int]:
     """Which of these alerts the store holds."""
-    held = {info.key for info in store.objects("v1/alerts/")}
+    held = {info.key for info in store.objects(ALERTS_PREFIX)}
     return {i for i in ids if alert_key(i) in held}
 
 
@@ -198,44 +219,38 @@ def test_registry_outage_pauses_the_ingester_and_loses_nothing(
 
 
 def test_oversized_messages_are_refused_or_dead_lettered(
-    facility: LocalFacility, local_stack: dict[str, Any]
+    facility: LocalFacility, local_stack: dict[str, Any], bad_input: tuple[str, ArchiveServices]
 ) -> None:
     """Above the 10 MiB limit a write is refused with a clear error and nothing enters the topic;
-    a 9 MiB message that is no alert is dead-lettered whole, and the ingester carries on."""
+    a 9 MiB message that is no alert is dead-lettered whole, and the ingester carries on. On the
+    tests' own bad-input topic (configured as the alert topics), so brokers never meet it."""
+    topic, archive = bad_input
     producer = Producer(
         {**kafka_settings(local_stack, "alert-producer").client_config(), "message.max.bytes": 20 * 2**20},
         logger=QUIET,
     )
     refused: list[KafkaError] = []
-    before = end_offsets(facility, [TOPIC])
-    producer.produce(TOPIC, os.urandom(11 * 2**20), on_delivery=lambda err, _m: refused.append(err))
+    before = end_offsets(facility, [topic])
+    producer.produce(topic, os.urandom(11 * 2**20), on_delivery=lambda err, _m: refused.append(err))
     producer.flush(60)
     assert [error.code() for error in refused] == [KafkaError.MSG_SIZE_TOO_LARGE]
-    assert end_offsets(facility, [TOPIC]) == before
+    assert end_offsets(facility, [topic]) == before
 
-    marker = uuid.uuid4().bytes
-    garbage = marker + os.urandom(9 * 2**20)
+    dead_letters_before = end_offsets(facility, [DEAD_LETTER])
+    garbage = uuid.uuid4().bytes + os.urandom(9 * 2**20)
     after_it = time.time_ns() // 1000
-    producer.produce(TOPIC, garbage)
-    producer.produce(TOPIC, FACTORY.encoded(after_it))
+    producer.produce(topic, garbage)
+    producer.produce(topic, FACTORY.encoded(after_it))
     assert producer.flush(60) == 0
-    store = ArchiveServices(LocalDeployment(facility)).store()
+    store = archive.store()
     wait_until(lambda: archived(store, range(after_it, after_it + 1)), 60, "the next alert is archived")
-    letters = consume_all(
-        {
-            **admin_client_config(facility.settings, facility.credentials),
-            "group.id": f"dlq-{uuid.uuid4().hex[:6]}",
-            "fetch.max.bytes": 64 * 2**20,
-            "max.partition.fetch.bytes": 16 * 2**20,
-        },
-        DEAD_LETTER,
-        10**9,
-        timeout=20,
+    letters = read_from(
+        facility,
+        dead_letters_before,
+        settings={"fetch.max.bytes": 64 * 2**20, "max.partition.fetch.bytes": 16 * 2**20},
     )
-    found = [m for m in letters if (m.value() or b"").startswith(marker)]
-    assert len(found) == 1
-    assert found[0].value() == garbage
-    assert dict(found[0].headers())["reason"].decode()
+    assert [m.value() for m in letters] == [garbage]
+    assert dict(letters[0].headers())["reason"].decode()
 
 
 def test_the_archive_server_answers_a_crowd_of_clients(local_stack: dict[str, Any]) -> None:
@@ -270,3 +285,172 @@ def test_the_archive_server_answers_a_crowd_of_clients(local_stack: dict[str, An
     wrong = [(path, status) for path, status in answers if status != expected[path]]
     assert wrong == []
     assert httpx.get(f"{url}/v1/health").json()["status"] == "ok"
+
+
+POLL_INTERVAL_S = 10  # the ingester's max.poll.interval for the test (300 s in production)
+
+
+def test_an_outage_longer_than_the_poll_interval_keeps_the_ingester_in_its_group(
+    facility: LocalFacility, local_stack: dict[str, Any]
+) -> None:
+    """The S3 server stopped for 2.5 poll intervals: the ingester keeps polling with its partitions
+    paused, so it is still the group's member when the store returns; it archives everything and
+    commits, without a restart and without leaving the group."""
+    s3 = service(facility, "s3")
+    with separate_archive_on(
+        facility,
+        local_stack["alertTopics"],
+        "s3",
+        "long-outage",
+        ingester_args=("--max-poll-interval", str(POLL_INTERVAL_S)),
+    ) as archive:
+        archive.up()
+        pid = facility.supervisor.running_pid(archive.ingester_spec())
+        assert facility.supervisor.stop(s3)
+        try:
+            first_id = produce(local_stack, 300)
+            time.sleep(2.5 * POLL_INTERVAL_S)
+            assert facility.supervisor.running_pid(archive.ingester_spec()) == pid
+        finally:
+            facility.supervisor.start(s3)
+        ids = range(first_id, first_id + 300)
+        store = archive.store()
+        wait_until(lambda: archived(store, ids) == set(ids), 90, "every alert is archived", 1)
+        wait_until(
+            lambda: (
+                committed_offsets(facility, archive.ingester_name)
+                == end_offsets(facility, local_stack["alertTopics"])
+            ),
+            30,
+            "the ingester commits up to the end",
+        )
+        assert facility.supervisor.running_pid(archive.ingester_spec()) == pid
+        log = (facility.settings.log_dir / f"{archive.ingester_name}.log").read_text()
+        assert "object store unavailable; retrying" in log
+        for left_the_group in ("max.poll.interval", "MAX_POLL_EXCEEDED", "commit dropped"):
+            assert left_the_group not in log
+
+
+def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
+    facility: LocalFacility, local_stack: dict[str, Any], bad_input: tuple[str, ArchiveServices]
+) -> None:
+    """The ingester's write to the dead-letter topic refused (its ACL removed) while three bad
+    messages wait: it retries only what failed, and once the ACL is back each letter is in the
+    topic exactly once; the alert after them is archived."""
+    topic, archive = bad_input
+    write = AclBinding(
+        ResourceType.TOPIC,
+        DEAD_LETTER,
+        ResourcePatternType.LITERAL,
+        "User:archive-ingester",
+        "*",
+        AclOperation.WRITE,
+        AclPermissionType.ALLOW,
+    )
+    client = admin(facility)
+    before = end_offsets(facility, [DEAD_LETTER])
+    retries = read_metrics_file(archive).get("alertdist_archive_retries_total", 0)
+    markers = [uuid.uuid4().bytes for _ in range(3)]
+    good_id = time.time_ns() // 1000
+    for future in client.delete_acls([acl_filter(write)]).values():
+        future.result(timeout=30)
+    try:
+        producer = Producer(kafka_settings(local_stack, "alert-producer").client_config(), logger=QUIET)
+        for marker in markers:
+            producer.produce(topic, marker + b" is no alert")
+        producer.produce(topic, FACTORY.encoded(good_id))
+        assert producer.flush(30) == 0
+        wait_until(
+            lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= retries + 2,
+            90,
+            "the ingester retries the dead-letter topic",
+        )
+    finally:
+        for future in client.create_acls([write]).values():
+            future.result(timeout=30)
+    store = archive.store()
+    wait_until(lambda: archived(store, range(good_id, good_id + 1)), 90, "the alert after them is archived")
+    wait_until(
+        lambda: committed_offsets(facility, archive.ingester_name) == end_offsets(facility, [topic]),
+        120,
+        "the batch is dead-lettered and committed",
+    )
+    letters = [m.value() for m in read_from(facility, before)]
+    assert sorted(letters) == sorted(marker + b" is no alert" for marker in markers)
+
+
+@contextmanager
+def small_filesystem(path: Path, size_mb: int) -> Iterator[Path]:
+    """A tmpfs of its own, so a test can fill it; skipped where this machine may not mount one."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_full_object_store_commits_nothing_unwritten_and_recovers_when_space_returns(
+    facility: LocalFacility, local_stack: dict[str, Any], tmp_path: Path
+) -> None:
+    """A second S3 server (versitygw) on an 8 MB filesystem takes an archive of its own; 300 alerts
+    (about 19 MB) fill it. While it is full, every alert the ingester committed is in the store;
+    once the filesystem grows, all 300 are archived byte-identical and committed."""
+    topics = local_stack["alertTopics"]
+    with small_filesystem(tmp_path / "s3-root", 8) as root:
+        port = free_port()
+        s3 = objectstore.s3_spec(facility.settings, facility.credentials, "s3-full-disk", root, port)
+        endpoint = f"http://{facility.settings.host}:{port}"
+        archive = ArchiveServices(
+            LocalDeployment(facility),
+            label="full-disk",
+            bucket="alert-archive-full-disk",
+            s3_endpoint=endpoint,
+            server_port=free_port(),
+            metrics_port=free_port(),
+            topics=tuple(topics),
+        )
+        archive.metrics_file.unlink(missing_ok=True)
+        facility.supervisor.start(s3)
+        start = end_offsets(facility, topics)
+        start_group_at(facility, archive.ingester_name, start)
+        try:
+            objectstore.s3_client(facility.settings, facility.credentials, endpoint).create_bucket(
+                Bucket=archive.bucket
+            )
+            facility.supervisor.start(archive.ingester_spec())
+            first_id = produce(local_stack, 300)
+            wait_until(
+                lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= 2,
+                90,
+                "the ingester meets the full store and retries",
+            )
+            committed = committed_offsets(facility, archive.ingester_name)
+            assert committed != end_offsets(facility, topics), "all committed although the store is full"
+            store = archive.store()
+            held = {info.key for info in store.objects(ALERTS_PREFIX)}
+            messages = read_from(facility, start, settings={"max.partition.fetch.bytes": 16 * 2**20})
+            committed_ids = [
+                decode(m.value(), FACTORY.parsed_schema)["diaSourceId"]
+                for m in messages
+                if (m.offset() or 0) < committed.get((m.topic() or "", m.partition() or 0), 0)
+            ]
+            assert [i for i in committed_ids if alert_key(i) not in held] == []
+            subprocess.run(["mount", "-o", "remount,size=64m", str(root)], check=True)
+            ids = range(first_id, first_id + 300)
+            wait_until(lambda: archived(store, ids) == set(ids), 120, "every alert is archived", 1)
+            for dia_source_id in (ids[0], ids[150], ids[-1]):
+                assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id)
+            wait_until(
+                lambda: committed_offsets(facility, archive.ingester_name) == end_offsets(facility, topics),
+                30,
+                "the ingester commits up to the end",
+            )
+        finally:
+            archive.down()
+            delete_groups(facility, [archive.ingester_name])
+            facility.supervisor.stop(s3)

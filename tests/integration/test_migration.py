@@ -37,7 +37,7 @@ from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
-from services.common.storage import alert_key
+from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
 
 from .archives import separate_archive_on
 from .kafka_helpers import admin
@@ -96,6 +96,17 @@ def command(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def archive_keys(store: ObjectStore) -> set[str]:
+    """Every object of both layouts: the flat one written before, and v2."""
+    return {info.key for prefix in ("v1/", "v2/") for info in store.objects(prefix)}
+
+
+def api_path(key: str) -> str:
+    """The archive server's route for an object of either layout."""
+    kind = "schemas" if "/schemas/" in key else "alerts"
+    return f"/v1/{kind}/{key.rsplit('/', 1)[1].split('.')[0]}"
+
+
 def copy_command(
     source: ArchiveServices, target: ArchiveServices, report: Path
 ) -> tuple[list[str], dict[str, str]]:
@@ -130,7 +141,7 @@ def migration(
     wanted = {alert_key(first_id + i) for i in range(ALERTS)}
     listing = source.store()
     deadline = time.monotonic() + 120
-    while not wanted <= {info.key for info in listing.objects("v1/alerts/")}:
+    while not wanted <= {info.key for info in listing.objects(ALERTS_PREFIX)}:
         assert time.monotonic() < deadline, "the source archive never held the whole visit"
         time.sleep(0.5)
 
@@ -142,11 +153,11 @@ def migration(
     )
     copied = 0
     while interrupted.poll() is None and copied < 60:
-        copied = sum(1 for _ in store.objects("v1/"))
+        copied = len(archive_keys(store))
         time.sleep(0.05)
     os.kill(interrupted.pid, signal.SIGKILL)
     interrupted.wait(timeout=30)
-    interrupted_at = sum(1 for _ in store.objects("v1/"))
+    interrupted_at = len(archive_keys(store))
 
     runs = []
     for name in ("resumed", "again"):
@@ -154,7 +165,7 @@ def migration(
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         runs.append(json.loads((reports / f"{name}.json").read_text()))
-    source_keys = {info.key for info in listing.objects("v1/")}
+    source_keys = archive_keys(listing)
     return Migration(first_id, interrupted_at, runs, source_keys)
 
 
@@ -207,12 +218,12 @@ def test_every_alert_and_schema_arrived_intact(
     migration: Migration, source: ArchiveServices, target: ArchiveServices
 ) -> None:
     store = target.store()
-    assert {info.key for info in store.objects("v1/")} == migration.source_keys
+    assert archive_keys(store) == migration.source_keys
     for dia_source_id in range(migration.first_id, migration.first_id + ALERTS):
         assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id), dia_source_id
     with httpx.Client(timeout=10) as http:
         for key in sorted(migration.source_keys):
-            path = "/" + key.removesuffix(".avro.gz").removesuffix(".json")
+            path = api_path(key)
             before = http.get(source.archive_url() + path, headers={"Accept-Encoding": "identity"})
             after = http.get(target.archive_url() + path, headers={"Accept-Encoding": "identity"})
             assert (before.status_code, after.status_code) == (200, 200), key

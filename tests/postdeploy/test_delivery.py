@@ -70,9 +70,10 @@ def test_every_canary_is_archived_byte_identical(
 
 
 def _raw(http: httpx.Client, path: str) -> bytes | None:
-    """The stored bytes (no transparent decompression), or None while absent."""
-    with http.stream("GET", path) as response:
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        return b"".join(response.iter_raw())
+    """The body as brokers read it (Rubin's recipe: gzip.decompress(response.content)), or None
+    while absent."""
+    response = http.get(path)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.content

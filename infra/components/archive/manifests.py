@@ -46,6 +46,8 @@ def _store_env(spec: ArchiveSpec, address: ClusterAddress, s3_secret: str) -> li
         {"name": "ALERTDIST_ARCHIVE_BUCKET", "value": bucket.name},
         {"name": "ALERTDIST_REGISTRY_URL", "value": address.registry_url},
     ]
+    if spec.schema_bucket is not None:
+        env.append({"name": "ALERTDIST_ARCHIVE_SCHEMA_BUCKET", "value": spec.schema_bucket})
     if bucket.kind == "s3":
         env += [
             {"name": "ALERTDIST_S3_ENDPOINT", "value": bucket.endpoint},

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from infra.components.archive.manifests import ArchivedTopics, archive_ingester, archive_server
 from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole, pinned_image
+from infra.naming import ClusterAddress
 from infra.stackfile import as_pulumi_config, load_stack, project_values, read_config_values, stack_file
 
 
@@ -183,3 +185,21 @@ def test_every_documented_config_set_names_the_programs_namespace() -> None:
             keys.append((named[0], line))
     assert len(keys) >= 5
     assert [line for key, line in keys if not key.startswith("alertdist:")] == []
+
+
+def test_a_schema_bucket_apart_reaches_both_archive_services_only_beside_an_existing_bucket() -> None:
+    values = facility_values("usdf")
+    values["archive"]["schemaBucket"] = "rubin-alert-schemas"
+    config = StackConfig.model_validate(values)
+    address = ClusterAddress("alerts", "sasquatch")
+    topics = ArchivedTopics(["lsst-alerts-v11"], None)
+    for manifest in (
+        archive_ingester(config.archive, "image@sha256:" + "0" * 64, address, topics),
+        archive_server(config.archive, "image@sha256:" + "0" * 64, address),
+    ):
+        env = manifest["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": "ALERTDIST_ARCHIVE_SCHEMA_BUCKET", "value": "rubin-alert-schemas"} in env
+    values = facility_values("idf")  # the stack makes its one bucket: no schema bucket beside it
+    values["archive"]["schemaBucket"] = "schemas"
+    with pytest.raises(ValidationError, match="schemaBucket needs an existing archive bucket"):
+        StackConfig.model_validate(values)

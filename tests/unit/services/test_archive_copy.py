@@ -58,6 +58,30 @@ def test_everything_is_copied_with_its_metadata_and_verified() -> None:
     assert report.copied_bytes == report.source_bytes == sum(len(b) for b in source.blobs.values())
 
 
+def test_rubins_layout_with_a_schema_bucket_apart_and_the_flat_layout_are_copied_key_for_key() -> None:
+    alerts, schemas, target = MemoryStore(), MemoryStore(), MemoryStore()
+    alerts.put("v2/alerts/170032/170032915032604679.avro.gz", b"gz" * 40, ALERT_CONTENT_TYPE, "gzip")
+    alerts.put("v2/alerts/170032/170032915032604680.avro", b"raw" * 40, ALERT_CONTENT_TYPE)
+    alerts.put("v1/alerts/5.avro.gz", b"old" * 40, ALERT_CONTENT_TYPE, "gzip")
+    schemas.put("v2/schemas/1101.json", b'{"type": "record"}', SCHEMA_CONTENT_TYPE)
+    copy = ArchiveCopier(alerts, target, workers=2, sleep=lambda _: None, source_schemas=schemas)
+    report = copy.run()
+    assert report.ok
+    assert target.blobs == {**alerts.blobs, **schemas.blobs}
+    assert target.metadata["v2/alerts/170032/170032915032604680.avro"] == (ALERT_CONTENT_TYPE, None)
+    assert (report.source_objects, report.verified) == (4, 4)
+
+
+def test_a_prefix_copies_that_share_alone() -> None:
+    source, target = archive(40), MemoryStore()
+    share = alert_key(17).rsplit("/", 1)[0] + "/"  # v2/alerts/17/: diaSourceId 17 alone
+    report = copier(source, target).run(share)
+    assert report.ok
+    assert set(target.blobs) == {alert_key(17)}
+    everything = copier(source, target).run()
+    assert (everything.already_present, everything.copied) == (1, 40)
+
+
 def test_a_second_run_copies_nothing() -> None:
     source, target = archive(20), MemoryStore()
     copier(source, target).run()

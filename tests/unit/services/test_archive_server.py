@@ -22,8 +22,8 @@ SCHEMA = json.dumps({"type": "record", "name": "alert", "namespace": "lsst.v11_1
 def store() -> MemoryStore:
     memory = MemoryStore()
     memory.put(alert_key(123), gzip.compress(b"\x00alert"), "x", "gzip")
-    memory.put(schema_key(1101), json.dumps({"schema": SCHEMA}).encode(), "x")
-    memory.put(schema_key(1102), SCHEMA.encode(), "x")  # Rubin's layout: the bare schema
+    memory.put("v1/schemas/1101.json", json.dumps({"schema": SCHEMA}).encode(), "x")  # the flat layout
+    memory.put(schema_key(1102), SCHEMA.encode(), "x")  # v2: the bare schema
     return memory
 
 
@@ -52,6 +52,36 @@ def test_schema_by_id_is_the_bare_avro_schema(client: TestClient, schema_id: int
     assert response.status_code == 200
     assert response.content == SCHEMA.encode()
     fastavro.parse_schema(response.json())
+
+
+def test_the_flat_layout_written_before_still_serves(client: TestClient, store: MemoryStore) -> None:
+    store.put("v1/alerts/77.avro.gz", gzip.compress(b"\x00old"), "x", "gzip")
+    response = client.get("/v1/alerts/77")
+    assert response.status_code == 200
+    assert response.content == store.blobs["v1/alerts/77.avro.gz"]
+
+
+def test_an_uncompressed_alert_is_served_gzipped(client: TestClient, store: MemoryStore) -> None:
+    """Rubin's server falls back to <id>.avro where no .gz exists; served here as gzip, so
+    gzip.decompress works for every alert."""
+    store.put("v2/alerts/170032/170032915032604679.avro", b"\x00plain", "x")
+    response = client.get("/v1/alerts/170032915032604679")
+    assert response.status_code == 200
+    assert gzip.decompress(response.content) == b"\x00plain"
+
+
+def test_the_gzip_object_wins_over_the_uncompressed_one(client: TestClient, store: MemoryStore) -> None:
+    store.put("v2/alerts/123/123.avro", b"\x00other", "x")
+    assert client.get("/v1/alerts/123").content == store.blobs[alert_key(123)]
+
+
+def test_schemas_come_from_their_own_bucket(store: MemoryStore) -> None:
+    schemas = MemoryStore()
+    schemas.put(schema_key(900), SCHEMA.encode(), "x")
+    client = TestClient(create_app(store, schema_store=schemas))
+    assert client.get("/v1/schemas/900").content == SCHEMA.encode()
+    assert client.get("/v1/schemas/1102").status_code == 404  # the alert bucket is not asked
+    assert client.get("/v1/alerts/123").status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,17 @@ import gzip
 
 import pytest
 
-from services.common.storage import S3Store, alert_key, compress_alert, schema_key
+from services.common.storage import (
+    ALERT_CONTENT_TYPE,
+    SCHEMA_CONTENT_TYPE,
+    S3Store,
+    alert_key,
+    alert_keys_to_read,
+    compress_alert,
+    schema_key,
+    schema_keys_to_read,
+    stored_metadata,
+)
 
 
 def test_compressed_alerts_are_standard_gzip_and_deterministic() -> None:
@@ -23,11 +33,42 @@ def test_levels_outside_isal_range_are_refused(level: int) -> None:
         compress_alert(b"x", level)
 
 
-def test_keys() -> None:
-    assert alert_key(170032915032604679) == "v1/alerts/170032915032604679.avro.gz"
-    assert schema_key(1101) == "v1/schemas/1101.json"
+def test_keys_follow_rubins_v2_layout() -> None:
+    """lsst-dm/alert_database_ingester alertingest/storage.py: v2/alerts/<first 6 digits>/<id>.avro.gz
+    and v2/schemas/<id>.json."""
+    assert alert_key(170032915032604679) == "v2/alerts/170032/170032915032604679.avro.gz"
+    assert alert_key(42) == "v2/alerts/42/42.avro.gz"  # fewer than 6 digits: the whole id, as str[:6]
+    assert schema_key(1101) == "v2/schemas/1101.json"
     with pytest.raises(ValueError, match="negative"):
         alert_key(-1)
+
+
+def test_the_server_reads_v2_then_rubins_uncompressed_fallback_then_the_flat_layout() -> None:
+    assert alert_keys_to_read(170032915032604679) == (
+        "v2/alerts/170032/170032915032604679.avro.gz",
+        "v2/alerts/170032/170032915032604679.avro",
+        "v1/alerts/170032915032604679.avro.gz",
+    )
+    assert schema_keys_to_read(1101) == ("v2/schemas/1101.json", "v1/schemas/1101.json")
+
+
+@pytest.mark.parametrize(
+    ("key", "metadata"),
+    [
+        ("v2/alerts/170032/170032915032604679.avro.gz", (ALERT_CONTENT_TYPE, "gzip")),
+        ("v2/alerts/170032/170032915032604679.avro", (ALERT_CONTENT_TYPE, None)),
+        ("v1/alerts/170032915032604679.avro.gz", (ALERT_CONTENT_TYPE, "gzip")),
+        ("v2/schemas/1101.json", (SCHEMA_CONTENT_TYPE, None)),
+        ("v1/schemas/1101.json", (SCHEMA_CONTENT_TYPE, None)),
+    ],
+)
+def test_every_layout_has_its_stored_metadata(key: str, metadata: tuple[str, str | None]) -> None:
+    assert stored_metadata(key) == metadata
+
+
+def test_a_key_outside_the_layouts_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an alert or a schema"):
+        stored_metadata("v2/notes.txt")
 
 
 def test_s3_stores_keep_their_own_credentials() -> None:
