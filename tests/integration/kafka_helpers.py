@@ -23,6 +23,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
+from infra.providers.kafka_admin import exact_filter
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from services.common import logs
@@ -156,19 +157,7 @@ def topic_of_its_own(
     try:
         yield topic
     finally:
-        filters = [
-            AclBindingFilter(
-                b.restype,
-                b.name,
-                b.resource_pattern_type,
-                b.principal,
-                b.host,
-                b.operation,
-                b.permission_type,
-            )
-            for b in bindings
-        ]
-        for future in client.delete_acls(filters).values():
+        for future in client.delete_acls([exact_filter(b) for b in bindings]).values():
             future.result(timeout=30)
         client.delete_topics([topic])[topic].result(timeout=30)
 
@@ -209,16 +198,3 @@ def read_from(
         consumer.close()
     assert not wanted, f"timed out reading {sorted(wanted)}"
     return found
-
-
-def acl_filter(binding: AclBinding) -> AclBindingFilter:
-    """The filter that matches exactly this binding (what delete_acls takes)."""
-    return AclBindingFilter(
-        binding.restype,
-        binding.name,
-        binding.resource_pattern_type,
-        binding.principal,
-        binding.host,
-        binding.operation,
-        binding.permission_type,
-    )

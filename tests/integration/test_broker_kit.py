@@ -165,26 +165,22 @@ def test_a_message_that_is_not_an_alert_is_located(kits: Path, bad_topic: str) -
     assert "skip it" in (steps["decode"].fix or "")
 
 
-def test_a_registry_outage_fails_the_registry_step_only(kits: Path, facility: LocalFacility) -> None:
-    registry = service(facility, "schema-registry")
-    assert facility.supervisor.stop(registry)
+@pytest.mark.parametrize(
+    ("step", "detail"), [("registry", "the registry at"), ("archive", "does not answer")]
+)
+def test_an_outage_fails_its_step_only(kits: Path, facility: LocalFacility, step: str, detail: str) -> None:
+    """The registry (nginx then answers 502) or the archive server stopped."""
+    stopped = (
+        service(facility, "schema-registry")
+        if step == "registry"
+        else ArchiveServices(LocalDeployment(facility)).server_spec()
+    )
+    assert facility.supervisor.stop(stopped)
     try:
         steps = run(kits / BROKER)
     finally:
-        facility.supervisor.start(registry)
-    assert failed(steps) == ["registry"]
-    assert "registry" in steps["registry"].detail
-    assert "the stream itself is fine" in (steps["registry"].fix or "")
-    assert steps["cleanup"].status == "PASS"
-
-
-def test_an_archive_outage_fails_the_archive_step_only(kits: Path, facility: LocalFacility) -> None:
-    server = ArchiveServices(LocalDeployment(facility)).server_spec()
-    assert facility.supervisor.stop(server)
-    try:
-        steps = run(kits / BROKER)
-    finally:
-        facility.supervisor.start(server)
-    assert failed(steps) == ["archive"]
-    assert "does not answer" in steps["archive"].detail
+        facility.supervisor.start(stopped)
+    assert failed(steps) == [step]
+    assert detail in steps[step].detail
+    assert "the stream itself is fine" in (steps[step].fix or "")
     assert steps["cleanup"].status == "PASS"

@@ -29,6 +29,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from infra.providers.kafka_admin import exact_filter
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
@@ -40,7 +41,6 @@ from services.common.wire import decode
 from .archives import separate_archive_on
 from .kafka_helpers import (
     QUIET,
-    acl_filter,
     admin,
     committed_offsets,
     delete_groups,
@@ -352,7 +352,7 @@ def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
     retries = read_metrics_file(archive).get("alertdist_archive_retries_total", 0)
     markers = [uuid.uuid4().bytes for _ in range(3)]
     good_id = time.time_ns() // 1000
-    for future in client.delete_acls([acl_filter(write)]).values():
+    for future in client.delete_acls([exact_filter(write)]).values():
         future.result(timeout=30)
     try:
         producer = Producer(kafka_settings(local_stack, "alert-producer").client_config(), logger=QUIET)
