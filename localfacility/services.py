@@ -39,6 +39,7 @@ class ArchiveServices:
     s3_endpoint: str | None = None  # another S3 server than the facility's
     topics: tuple[str, ...] = ()  # what the ingester reads; the stack's alert topics unless set
     ingester_args: tuple[str, ...] = ()
+    kafka_login: tuple[str, str] | None = None  # the ingester's user and password; the stack's unless set
 
     @property
     def ingester_name(self) -> str:
@@ -92,11 +93,15 @@ class ArchiveServices:
         s = self.deployment.facility.settings
         config = self.deployment.config
         dead_letter = next(t.name for t in config.topics if t.role.value == "dead-letter")
+        user, password = self.kafka_login or (
+            ARCHIVE_INGESTER_USER,
+            self.deployment.passwords()[ARCHIVE_INGESTER_USER],
+        )
         return {
             **self.store_env(),
             "ALERTDIST_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_external_port}",
-            "ALERTDIST_KAFKA_USERNAME": ARCHIVE_INGESTER_USER,
-            "ALERTDIST_KAFKA_PASSWORD": self.deployment.passwords()[ARCHIVE_INGESTER_USER],
+            "ALERTDIST_KAFKA_USERNAME": user,
+            "ALERTDIST_KAFKA_PASSWORD": password,
             "ALERTDIST_REGISTRY_URL": ingress.public_registry_url(s),
             "ALERTDIST_TOPICS": ",".join(self.topics or [t.name for t in config.alert_topics]),
             "ALERTDIST_DEAD_LETTER_TOPIC": dead_letter,

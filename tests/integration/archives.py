@@ -21,6 +21,7 @@ def separate_archive_on(
     backend: Backend,
     label: str,
     ingester_args: tuple[str, ...] = (),
+    kafka_login: tuple[str, str] | None = None,
 ) -> Iterator[ArchiveServices]:
     """A second archive reading `alert_topics`: its own group (starting at the topics' current
     end), its own bucket (`alert-archive-<label>`) and ports. Not started; stopped and its group
@@ -34,6 +35,7 @@ def separate_archive_on(
         metrics_port=free_port(),
         topics=tuple(alert_topics),
         ingester_args=ingester_args,
+        kafka_login=kafka_login,
     )
     objectstore.ensure_buckets(facility.settings, facility.credentials, services.bucket)
     start_group_at(facility, services.ingester_name, end_offsets(facility, alert_topics))

@@ -130,36 +130,36 @@ def delete_groups(facility: LocalFacility, groups: list[str]) -> None:
 
 @contextmanager
 def topic_of_its_own(
-    facility: LocalFacility,
-    topic: str,
-    grants: dict[str, list[AclOperation]],
-    config: dict[str, str] | None = None,
+    facility: LocalFacility, topic: str, config: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """A topic a test makes for itself, with ACLs for the users named; removed afterwards with
-    its ACLs, so the facility keeps nothing of it."""
+    """A topic a test makes for itself, deleted afterwards."""
     client = admin(facility)
     client.create_topics([NewTopic(topic, 1, 1, config=config or {})])[topic].result(timeout=30)
-    bindings = [
-        AclBinding(
-            ResourceType.TOPIC,
-            topic,
-            ResourcePatternType.LITERAL,
-            f"User:{user}",
-            "*",
-            operation,
-            AclPermissionType.ALLOW,
-        )
-        for user, operations in grants.items()
-        for operation in operations
-    ]
-    for future in client.create_acls(bindings).values():
-        future.result(timeout=30)
     try:
         yield topic
     finally:
+        client.delete_topics([topic])[topic].result(timeout=30)
+
+
+def allow(user: str, kind: ResourceType, name: str, *operations: AclOperation) -> list[AclBinding]:
+    return [
+        AclBinding(kind, name, ResourcePatternType.LITERAL, f"User:{user}", "*", op, AclPermissionType.ALLOW)
+        for op in operations
+    ]
+
+
+@contextmanager
+def granted(facility: LocalFacility, bindings: list[AclBinding]) -> Iterator[None]:
+    """ACLs a test adds, removed afterwards. Give them to a user of the test's own: the stack's
+    deploy owns all of its users' ACLs and removes any added by hand."""
+    client = admin(facility)
+    for future in client.create_acls(bindings).values():
+        future.result(timeout=30)
+    try:
+        yield
+    finally:
         for future in client.delete_acls([exact_filter(b) for b in bindings]).values():
             future.result(timeout=30)
-        client.delete_topics([topic])[topic].result(timeout=30)
 
 
 def read_from(

@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import (
     AclOperation,
+    ResourceType,
 )
 
 from brokerkit.cli import connection_test_main, kit_main
@@ -27,7 +28,7 @@ from localfacility.kafka import admin_client_config, java_argv
 from localfacility.services import ArchiveServices
 from services.producer.producer import AlertProducer
 
-from .kafka_helpers import QUIET, admin, delete_groups, topic_of_its_own
+from .kafka_helpers import QUIET, admin, allow, delete_groups, granted, topic_of_its_own
 from .test_archive import FACTORY
 from .test_faults import service
 
@@ -150,8 +151,9 @@ def test_a_topic_the_broker_may_not_read_is_named(kits: Path) -> None:
 @pytest.fixture
 def bad_topic(facility: LocalFacility) -> Iterator[str]:
     """A topic of the test's own that fink may read, holding one message that is not an alert."""
-    grants = {f"{BROKER}-local": [AclOperation.READ, AclOperation.DESCRIBE]}
-    with topic_of_its_own(facility, f"connection-test-bad-{uuid.uuid4().hex[:6]}", grants) as topic:
+    topic = f"connection-test-bad-{uuid.uuid4().hex[:6]}"
+    grants = allow(f"{BROKER}-local", ResourceType.TOPIC, topic, AclOperation.READ, AclOperation.DESCRIBE)
+    with topic_of_its_own(facility, topic), granted(facility, grants):
         producer = Producer({**admin_client_config(facility.settings, facility.credentials), "logger": QUIET})
         producer.produce(topic, b"\x00\x00\x00\x04\x4dnot an alert")  # framed as schema 1101
         assert producer.flush(30) == 0

@@ -34,6 +34,7 @@ def not_an_alert(value: bytes) -> str | None:
 
 
 @pytest.mark.last
+@pytest.mark.timeout(900)
 def test_the_brokers_topics_hold_only_alerts_after_the_tests(
     facility: LocalFacility, brokers_topics_at_start: dict[tuple[str, int], int]
 ) -> None:

@@ -22,10 +22,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import (
-    AclBinding,
     AclOperation,
-    AclPermissionType,
-    ResourcePatternType,
     ResourceType,
 )
 
@@ -39,9 +36,11 @@ from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
 from services.common.wire import decode
 
 from .archives import separate_archive_on
+from .conftest import BadInput
 from .kafka_helpers import (
     QUIET,
     admin,
+    allow,
     committed_offsets,
     delete_groups,
     end_offsets,
@@ -219,14 +218,14 @@ def test_registry_outage_pauses_the_ingester_and_loses_nothing(
 
 
 def test_oversized_messages_are_refused_or_dead_lettered(
-    facility: LocalFacility, local_stack: dict[str, Any], bad_input: tuple[str, ArchiveServices]
+    facility: LocalFacility, bad_input: BadInput
 ) -> None:
     """Above the 10 MiB limit a write is refused with a clear error and nothing enters the topic;
     a 9 MiB message that is no alert is dead-lettered whole, and the ingester carries on. On the
     tests' own bad-input topic (configured as the alert topics), so brokers never meet it."""
-    topic, archive = bad_input
+    topic, archive = bad_input.topic, bad_input.archive
     producer = Producer(
-        {**kafka_settings(local_stack, "alert-producer").client_config(), "message.max.bytes": 20 * 2**20},
+        {**bad_input.kafka.client_config(), "message.max.bytes": 20 * 2**20},
         logger=QUIET,
     )
     refused: list[KafkaError] = []
@@ -332,21 +331,13 @@ def test_an_outage_longer_than_the_poll_interval_keeps_the_ingester_in_its_group
 
 
 def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
-    facility: LocalFacility, local_stack: dict[str, Any], bad_input: tuple[str, ArchiveServices]
+    facility: LocalFacility, bad_input: BadInput
 ) -> None:
     """The ingester's write to the dead-letter topic refused (its ACL removed) while three bad
     messages wait: it retries only what failed, and once the ACL is back each letter is in the
     topic exactly once; the alert after them is archived."""
-    topic, archive = bad_input
-    write = AclBinding(
-        ResourceType.TOPIC,
-        DEAD_LETTER,
-        ResourcePatternType.LITERAL,
-        "User:archive-ingester",
-        "*",
-        AclOperation.WRITE,
-        AclPermissionType.ALLOW,
-    )
+    topic, archive = bad_input.topic, bad_input.archive
+    [write] = allow(bad_input.kafka.username, ResourceType.TOPIC, DEAD_LETTER, AclOperation.WRITE)
     client = admin(facility)
     before = end_offsets(facility, [DEAD_LETTER])
     retries = read_metrics_file(archive).get("alertdist_archive_retries_total", 0)
@@ -355,7 +346,7 @@ def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
     for future in client.delete_acls([exact_filter(write)]).values():
         future.result(timeout=30)
     try:
-        producer = Producer(kafka_settings(local_stack, "alert-producer").client_config(), logger=QUIET)
+        producer = Producer(bad_input.kafka.client_config(), logger=QUIET)
         for marker in markers:
             producer.produce(topic, marker + b" is no alert")
         producer.produce(topic, FACTORY.encoded(good_id))

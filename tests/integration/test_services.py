@@ -23,13 +23,13 @@ from alertdist_common.kafka import KafkaSettings
 from alertdist_common.schemas import same_schema
 from infra.outputs import StackOutputs
 from localfacility.facility import LocalFacility
-from localfacility.services import ArchiveServices
 from services.common.offsets import topic_end_offsets
 from services.common.storage import compress_alert
 from services.common.wire import WireFormatError, decode, frame
 from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
 
+from .conftest import BadInput
 from .kafka_helpers import end_offsets, read_from
 
 TOPIC = "alerts-simulated"
@@ -138,12 +138,10 @@ def test_archive_returns_the_alert_byte_identical(
     assert same_schema(schema.text, registry.json()["schema"])
 
 
-def test_malformed_messages_go_to_the_dead_letter_topic(
-    facility: LocalFacility, local_stack: dict[str, Any], bad_input: tuple[str, ArchiveServices]
-) -> None:
+def test_malformed_messages_go_to_the_dead_letter_topic(facility: LocalFacility, bad_input: BadInput) -> None:
     """On the tests' own bad-input topic, read by an archive of its own: the brokers' topics keep
     only alerts."""
-    topic, archive = bad_input
+    topic, archive = bad_input.topic, bad_input.archive
     good_id = time.time_ns() // 1000
     bad = {
         b"\x01" + _FACTORY.encoded(good_id)[1:]: "wrong magic byte",
@@ -152,7 +150,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic(
         _FACTORY.encoded(good_id)[:-100]: "does not match schema",
     }
     dead_letters_before = end_offsets(facility, [DEAD_LETTER])
-    producer = Producer(kafka_settings(local_stack, "alert-producer").client_config())
+    producer = Producer(bad_input.kafka.client_config())
     for value in [*bad, _FACTORY.encoded(good_id)]:
         producer.produce(topic, value)
     assert producer.flush(30) == 0
