@@ -123,16 +123,20 @@ class StepError(Exception):
 
 @dataclass
 class ErrorLog:
+    """Errors librdkafka reports out of band, when the client is polled (a refused login
+    arrives here only)."""
+
     errors: list[KafkaError] = field(default_factory=list)
 
     def __call__(self, error: KafkaError) -> None:
         self.errors.append(error)
 
-    def has(self, code: int) -> bool:
-        return any(error.code() == code for error in self.errors)
+    def codes(self) -> set[int]:
+        return {error.code() for error in self.errors}
 
 
-def _addresses(servers: str) -> list[tuple[str, int]]:
+def bootstrap_addresses(servers: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` as (host, port) pairs."""
     pairs = (server.strip().rsplit(":", 1) for server in servers.split(","))
     return [(host.strip("[]"), int(port)) for host, port in pairs]
 
@@ -209,7 +213,7 @@ class ConnectionTest:
         servers = self.target.bootstrap_servers
         if self.target.tls_bootstrap_servers:
             servers += "," + self.target.tls_bootstrap_servers
-        for host, port in _addresses(servers):
+        for host, port in bootstrap_addresses(servers):
             try:
                 socket.getaddrinfo(host, port)
             except socket.gaierror as exc:
@@ -230,7 +234,7 @@ class ConnectionTest:
         assert self.target.tls_bootstrap_servers is not None
         assert self.target.ca_file is not None
         context = ssl.create_default_context(cafile=str(self.target.ca_file))
-        for host, port in _addresses(self.target.tls_bootstrap_servers):
+        for host, port in bootstrap_addresses(self.target.tls_bootstrap_servers):
             try:
                 with (
                     socket.create_connection((host, port), timeout=5) as raw,
@@ -253,7 +257,7 @@ class ConnectionTest:
                 self.metadata = admin.list_topics(timeout=2)
             except KafkaException as exc:
                 admin.poll(0)  # serves the error callbacks: a refused login is reported there
-                if errors.has(KafkaError._AUTHENTICATION):
+                if KafkaError._AUTHENTICATION in errors.codes():
                     raise login_failure(libversion()[0], self.target.username) from exc
                 if time.monotonic() > deadline:
                     raise StepError(

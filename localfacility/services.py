@@ -79,15 +79,14 @@ class ArchiveServices:
             env |= {"STORAGE_EMULATOR_HOST": objectstore.gcs_url(s), "ALERTDIST_GCS_PROJECT": "local"}
         return env
 
-    def store(self, bucket: str | None = None) -> ObjectStore:
-        """A client of this archive's bucket (or another on its store), with the credentials its
-        services use."""
+    def store(self) -> ObjectStore:
+        """A client of this archive's bucket, with the credentials its services use."""
         facility = self.deployment.facility
         s, c = facility.settings, facility.credentials
         if self.backend == "s3":
             keys = (c.s3_access_key.get_secret_value(), c.s3_secret_key.get_secret_value())
-            return S3Store(bucket or self.bucket, self.s3_endpoint or objectstore.s3_url(s), credentials=keys)
-        return GcsStore(bucket or self.bucket, "local", objectstore.gcs_url(s))
+            return S3Store(self.bucket, self.s3_endpoint or objectstore.s3_url(s), credentials=keys)
+        return GcsStore(self.bucket, "local", objectstore.gcs_url(s))
 
     def ingester_env(self) -> dict[str, str]:
         s = self.deployment.facility.settings

@@ -175,14 +175,10 @@ class ArchiveIngester:
                 except StoreUnavailableError as exc:
                     failed.append(obj)
                     error = exc
-            if failed:
-                self._count_retry()
-                log.warning(
-                    "object store unavailable; retrying", extra={"pending": len(failed), "error": str(error)}
-                )
-                if stop.is_set():
-                    return False
-                self._wait_in_group(backoff, stop)
+            if failed and not self._retry_after(
+                "object store unavailable; retrying", backoff, stop, pending=len(failed), error=str(error)
+            ):
+                return False
             pending = failed
         return True
 
@@ -227,14 +223,14 @@ class ArchiveIngester:
                 self._keep_in_group()
             if not failed:
                 return True
-            log.warning(
+            if not self._retry_after(
                 "dead-letter topic unavailable; retrying",
-                extra={"pending": len(failed), "errors": errors[:3]},
-            )
-            self._count_retry()
-            if stop.is_set():
+                backoff,
+                stop,
+                pending=len(failed),
+                errors=errors[:3],
+            ):
                 return False
-            self._wait_in_group(backoff, stop)
             pending = failed
         return True
 
@@ -249,6 +245,15 @@ class ArchiveIngester:
                 TopicPartition(message.topic() or "", message.partition() or 0, message.offset() or 0)
             )
         self._paused = True
+
+    def _retry_after(self, event: str, backoff: Backoff, stop: threading.Event, **details: object) -> bool:
+        """An outage met: log it, count the retry and wait in the group; False when stopping."""
+        log.warning(event, extra=details)
+        self._count_retry()
+        if stop.is_set():
+            return False
+        self._wait_in_group(backoff, stop)
+        return True
 
     def _wait_in_group(self, backoff: Backoff, stop: threading.Event) -> None:
         deadline = time.monotonic() + backoff.next_delay()
@@ -293,9 +298,7 @@ class ArchiveIngester:
                         "commit dropped; the batch will be archived again", extra={"error": error.str()}
                     )
                     return
-                log.warning("commit failed; retrying", extra={"error": error.str()})
-                self._count_retry()
-                self._wait_in_group(backoff, stop)
+                self._retry_after("commit failed; retrying", backoff, stop, error=error.str())
 
     def process(self, messages: list[Message], stop: threading.Event) -> bool:
         """Archive one batch and commit it; False (nothing committed) if stopped during an outage."""
@@ -305,11 +308,10 @@ class ArchiveIngester:
                 plan = self.plan(messages)
                 break
             except RegistryUnavailableError as exc:
-                log.warning("schema registry unavailable; retrying", extra={"error": str(exc)})
-                self._count_retry()
-                if stop.is_set():
+                if not self._retry_after(
+                    "schema registry unavailable; retrying", backoff, stop, error=str(exc)
+                ):
                     return False
-                self._wait_in_group(backoff, stop)
         if not self._write_all(plan.objects, stop):
             return False
         if plan.dead_letters and not self._dead_letter(plan.dead_letters, stop):

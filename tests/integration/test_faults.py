@@ -65,6 +65,16 @@ def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.5)
         time.sleep(interval)
 
 
+def wait_until_committed_to_end(
+    facility: LocalFacility, archive: ArchiveServices, topics: list[str], timeout: float
+) -> None:
+    wait_until(
+        lambda: committed_offsets(facility, archive.ingester_name) == end_offsets(facility, topics),
+        timeout,
+        f"{archive.ingester_name} commits up to the end of {', '.join(topics)}",
+    )
+
+
 def archived(store: ObjectStore, ids: range) -> set[int]:
     """Which of these alerts the store holds."""
     held = {info.key for info in store.objects(ALERTS_PREFIX)}
@@ -177,14 +187,7 @@ def test_object_store_outage_pauses_the_ingester_and_loses_nothing(
     wait_until(lambda: archived(store, ids) == set(ids), 90, "every alert is archived", 1)
     for dia_source_id in (ids[0], ids[len(ids) // 2], ids[-1]):
         assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id)
-    wait_until(
-        lambda: (
-            committed_offsets(facility, archive.ingester_name)
-            == end_offsets(facility, local_stack["alertTopics"])
-        ),
-        30,
-        "the ingester commits up to the end",
-    )
+    wait_until_committed_to_end(facility, archive, local_stack["alertTopics"], 30)
 
 
 @pytest.mark.parametrize("separate_archive", [("gcs", "registry-outage")], indirect=True)
@@ -315,14 +318,7 @@ def test_an_outage_longer_than_the_poll_interval_keeps_the_ingester_in_its_group
         ids = range(first_id, first_id + 300)
         store = archive.store()
         wait_until(lambda: archived(store, ids) == set(ids), 90, "every alert is archived", 1)
-        wait_until(
-            lambda: (
-                committed_offsets(facility, archive.ingester_name)
-                == end_offsets(facility, local_stack["alertTopics"])
-            ),
-            30,
-            "the ingester commits up to the end",
-        )
+        wait_until_committed_to_end(facility, archive, local_stack["alertTopics"], 30)
         assert facility.supervisor.running_pid(archive.ingester_spec()) == pid
         log = (facility.settings.log_dir / f"{archive.ingester_name}.log").read_text()
         assert "object store unavailable; retrying" in log
@@ -361,11 +357,7 @@ def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
             future.result(timeout=30)
     store = archive.store()
     wait_until(lambda: archived(store, range(good_id, good_id + 1)), 90, "the alert after them is archived")
-    wait_until(
-        lambda: committed_offsets(facility, archive.ingester_name) == end_offsets(facility, [topic]),
-        120,
-        "the batch is dead-lettered and committed",
-    )
+    wait_until_committed_to_end(facility, archive, [topic], 120)
     letters = [m.value() for m in read_from(facility, before)]
     assert sorted(letters) == sorted(marker + b" is no alert" for marker in markers)
 
@@ -436,11 +428,7 @@ def test_a_full_object_store_commits_nothing_unwritten_and_recovers_when_space_r
             wait_until(lambda: archived(store, ids) == set(ids), 120, "every alert is archived", 1)
             for dia_source_id in (ids[0], ids[150], ids[-1]):
                 assert store.get(alert_key(dia_source_id)) == expected_object(dia_source_id)
-            wait_until(
-                lambda: committed_offsets(facility, archive.ingester_name) == end_offsets(facility, topics),
-                30,
-                "the ingester commits up to the end",
-            )
+            wait_until_committed_to_end(facility, archive, topics, 30)
         finally:
             archive.down()
             delete_groups(facility, [archive.ingester_name])

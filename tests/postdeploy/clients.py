@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from brokerkit.connection import bootstrap_addresses
 from infra.outputs import StackOutputs
 from services.common import logs
 
@@ -26,8 +27,7 @@ class Listener:
     ca_file: str | None = None
 
     def addresses(self) -> list[tuple[str, int]]:
-        pairs = (server.rsplit(":", 1) for server in self.bootstrap.split(","))
-        return [(host, int(port)) for host, port in pairs]
+        return bootstrap_addresses(self.bootstrap)
 
 
 def listeners(outputs: StackOutputs) -> list[Listener]:
@@ -37,19 +37,6 @@ def listeners(outputs: StackOutputs) -> list[Listener]:
             Listener("external-tls", outputs.tls_bootstrap_servers, "SASL_SSL", outputs.kafka_ca_file)
         )
     return found
-
-
-@dataclass
-class ErrorLog:
-    """Errors librdkafka reports out of band (authentication failures arrive here)."""
-
-    errors: list[KafkaError] = field(default_factory=list)
-
-    def __call__(self, error: KafkaError) -> None:
-        self.errors.append(error)
-
-    def codes(self) -> set[int]:
-        return {error.code() for error in self.errors}
 
 
 def kafka_config(

@@ -18,11 +18,12 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from brokerkit.connection import ErrorLog
 from infra.outputs import StackOutputs
 from services.producer.alerts import AlertFactory
 
 from .canary import first_canary_id
-from .clients import ErrorLog, admin, consumer, delete_group, kafka_config, kafka_error_code
+from .clients import admin, consumer, delete_group, kafka_config, kafka_error_code
 
 
 def _first_consumer_error(outputs: StackOutputs, user: str, group: str, topic: str) -> int | None:

@@ -7,9 +7,10 @@ from typing import Any
 import confluent_kafka
 
 from alertdist_common.clients import MIN_LIBRDKAFKA, librdkafka_supported
+from brokerkit.connection import ErrorLog
 from infra.outputs import StackOutputs
 
-from .clients import ErrorLog, Listener, admin, archive, registry
+from .clients import Listener, admin, archive, registry
 
 
 def test_kafka_answers_on_every_advertised_listener(
