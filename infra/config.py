@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -34,6 +35,31 @@ def pinned_image(ref: str) -> str:
 
 
 ImageRef = Annotated[str, AfterValidator(pinned_image)]
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How the stack's topics are replicated."""
+
+    factor: int
+    min_insync: int
+
+    @classmethod
+    def on_nodes(cls, nodes: int) -> Replication:
+        """On a cluster the stack does not size itself (the local facility's): as the facility
+        stacks declare, three copies where there are three brokers, writes acknowledged by all
+        copies but one."""
+        factor = min(3, nodes)
+        return cls(factor=factor, min_insync=max(1, factor - 1))
+
+
+def _one_or_three(nodes: int) -> int:
+    if nodes not in (1, 3):
+        raise ValueError("the local facility runs 1 Kafka node (light) or 3 (replicated as the facilities)")
+    return nodes
+
+
+LocalKafkaNodes = Annotated[int, AfterValidator(_one_or_three)]
 
 
 class _Model(BaseModel):
@@ -274,6 +300,9 @@ class LocalEndpoints(_Model):
     archive_bucket: str = Field(alias="archiveBucket", description="made on both object stores")
     kafka_admin_user: str = Field(alias="kafkaAdminUser", description="the login that manages Kafka")
     registry_admin_user: str = Field(alias="registryAdminUser", description="the login that writes schemas")
+    kafka_nodes: LocalKafkaNodes = Field(
+        default=1, alias="kafkaNodes", description="the facility's KRaft nodes: its topics' replication"
+    )
 
 
 class StackConfig(_Model):
@@ -352,5 +381,11 @@ class StackConfig(_Model):
         return next((topic for topic in self.topics if topic.role is role), None)
 
     @property
+    def replication(self) -> Replication:
+        if self.kafka is not None:
+            return Replication(self.kafka.replication_factor, self.kafka.min_insync_replicas)
+        return Replication.on_nodes(self.local.kafka_nodes if self.local is not None else 1)
+
+    @property
     def replication_factor(self) -> int:
-        return 1 if self.kafka is None else self.kafka.replication_factor
+        return self.replication.factor

@@ -25,7 +25,6 @@ from infra.tables import (
     KafkaUserSpec,
     UserRole,
     kafka_users,
-    replication,
     service_users,
     stack_users,
 )
@@ -72,7 +71,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
         bootstrap = f"{config.kafka.bootstrap_host}:{EXTERNAL_PORT}"
         registry = _https(config.registry.ingress) or cluster_address(config).registry_url
         archive = _https(config.archive.ingress) or ""
-    topic_replication = replication(config)
+    topic_replication = config.replication
     tls: dict[str, Any] = {}
     if config.local is not None and config.local.tls_bootstrap_servers:
         tls = {
@@ -144,7 +143,7 @@ def _declare_local(
     target = DirectKafkaTarget(
         local.bootstrap_servers, local.kafka_admin_user, secrets.local_kafka_admin_password
     )
-    KafkaTopics("topics", config.topics, replication(config), target)
+    KafkaTopics("topics", config.topics, config.replication, target)
     KafkaAccess("access", users, passwords, target)
     SchemaRegistrations(
         "alert-schemas",
@@ -177,7 +176,7 @@ def _declare_facility(
     if isinstance(cluster_spec, KafkaClusterSpec):
         cluster = [KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes).kafka]
     target = StrimziTarget(cluster, config.namespace, cluster_spec.name, cluster_spec.api_version)
-    topics = KafkaTopics("topics", config.topics, replication(config), target)
+    topics = KafkaTopics("topics", config.topics, config.replication, target)
     access = KafkaAccess("access", users, passwords, target)
     registry = SchemaRegistry("schema-registry", config.registry, image, address, depends_on=[topics, access])
     dead_letter = config.topic_for(TopicRole.DEAD_LETTER)

@@ -173,19 +173,6 @@ def topic_config(topic: TopicSpec, min_insync_replicas: int) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class Replication:
-    """How the stack's topics are replicated."""
-
-    factor: int
-    min_insync: int
-
-
-def replication(config: StackConfig) -> Replication:
-    isr = 1 if config.kafka is None else config.kafka.min_insync_replicas
-    return Replication(factor=config.replication_factor, min_insync=isr)
-
-
 def admin_user() -> KafkaUserSpec:
     """The operators' break-glass super user (named in the Kafka CR's superUsers)."""
     return KafkaUserSpec(username=ADMIN_USER, role=UserRole.ADMIN, acls=())

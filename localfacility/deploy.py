@@ -22,7 +22,7 @@ from infra.config import LocalEndpoints, StackConfig
 from infra.program import public_outputs
 from infra.stackfile import PROJECT, load_stack, read_config_values, stack_file
 from infra.tables import stack_users
-from localfacility import ingress, objectstore, registry
+from localfacility import ingress, kafka, objectstore, registry
 from localfacility.credentials import KAFKA_ADMIN_USER, REGISTRY_ADMIN_USER
 from localfacility.engine import Engine, write_private
 from localfacility.facility import LocalFacility
@@ -37,8 +37,8 @@ def local_endpoints(settings: FacilitySettings) -> LocalEndpoints:
     beside the first)."""
     tls = settings.tls_enabled
     return LocalEndpoints(
-        bootstrap_servers=f"{settings.host}:{settings.kafka_external_port}",
-        tls_bootstrap_servers=f"{settings.host}:{settings.kafka_external_tls_port}" if tls else None,
+        bootstrap_servers=kafka.bootstrap_servers(settings),
+        tls_bootstrap_servers=kafka.bootstrap_servers(settings, tls=True) if tls else None,
         kafka_ca_file=str(settings.conf_dir / "tls" / "ca.pem") if tls else None,
         registry_url=ingress.public_registry_url(settings),
         registry_write_url=registry.registry_url(settings),
@@ -48,6 +48,7 @@ def local_endpoints(settings: FacilitySettings) -> LocalEndpoints:
         archive_bucket=ARCHIVE_BUCKET,
         kafka_admin_user=KAFKA_ADMIN_USER,
         registry_admin_user=REGISTRY_ADMIN_USER,
+        kafka_nodes=settings.kafka_nodes,
     )
 
 

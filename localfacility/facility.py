@@ -55,7 +55,7 @@ class LocalFacility:
             registry.postgres_spec(s),
             registry.registry_spec(s, c, s.conf_dir / "schema-registry.yaml"),
             ingress.ingress_spec(s),
-            kafka.kafka_spec(s, c, s.conf_dir / "kafka" / "server.properties"),
+            *kafka.node_specs(s, c),
             objectstore.s3_spec(s, c),
             objectstore.gcs_spec(s),
         ]
@@ -63,8 +63,8 @@ class LocalFacility:
     def endpoints(self) -> Endpoints:
         s = self.settings
         return Endpoints(
-            kafka_bootstrap=f"{s.host}:{s.kafka_external_port}",
-            kafka_bootstrap_tls=f"{s.host}:{s.kafka_external_tls_port}" if s.tls_enabled else None,
+            kafka_bootstrap=kafka.bootstrap_servers(s),
+            kafka_bootstrap_tls=kafka.bootstrap_servers(s, tls=True) if s.tls_enabled else None,
             kafka_ca_file=str(s.conf_dir / "tls" / "ca.pem") if s.tls_enabled else None,
             schema_registry_url=registry.registry_url(s),
             schema_registry_public_url=ingress.public_registry_url(s),
@@ -79,8 +79,8 @@ class LocalFacility:
         for folder in (s.run_dir, s.data_dir, s.conf_dir):
             folder.mkdir(parents=True, exist_ok=True)
         install_all(s)
-        kafka_config = kafka.write_config(s, c)
-        kafka.format_storage(s, c, kafka_config)
+        kafka.write_config(s, c)
+        kafka.format_storage(s, c)
         registry.init_postgres(s, c)
         registry.write_registry_config(s)
         ingress.write_ingress_config(s, c)

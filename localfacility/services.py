@@ -11,7 +11,7 @@ from typing import Literal
 import httpx
 
 from infra.tables import ARCHIVE_INGESTER_USER
-from localfacility import ingress, objectstore
+from localfacility import ingress, kafka, objectstore
 from localfacility.deploy import ARCHIVE_BUCKET, LocalDeployment
 from localfacility.process import ServiceSpec
 from services.common.storage import GcsStore, ObjectStore, S3Store
@@ -98,7 +98,7 @@ class ArchiveServices:
         )
         return {
             **self.store_env(),
-            "ALERTDIST_KAFKA_BOOTSTRAP": f"{s.host}:{s.kafka_external_port}",
+            "ALERTDIST_KAFKA_BOOTSTRAP": kafka.bootstrap_servers(s),
             "ALERTDIST_KAFKA_USERNAME": user,
             "ALERTDIST_KAFKA_PASSWORD": password,
             "ALERTDIST_REGISTRY_URL": ingress.public_registry_url(s),

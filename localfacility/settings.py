@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.config import LocalKafkaNodes
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = PROJECT_ROOT / "scripts" / "tools"
 
@@ -32,6 +34,12 @@ class FacilitySettings(BaseSettings):
     kafka_external_port: int = Field(default=19094, description="brokers' SASL_PLAINTEXT listener")
     kafka_external_tls_port: int = Field(default=19095, description="brokers' SASL_SSL listener")
     kafka_heap: str = "1g"
+    kafka_nodes: LocalKafkaNodes = Field(
+        default=1,
+        description="KRaft nodes (each a broker and a controller): 1, light, or 3, replicated as at "
+        "the facilities (replication factor 3, min ISR 2)",
+    )
+    kafka_port_step: int = Field(default=10, description="node n binds each Kafka port + (n - 1) * step")
     postgres_port: int = 15432
     registry_port: int = 18081
     registry_public_port: int = Field(default=18082, description="the registry's public routes (nginx)")

@@ -10,4 +10,4 @@ scripts/facility up
 scripts/facility deploy
 scripts/facility services up
 scripts/facility stream --alerts "${ALERTDIST_DEMO_ALERTS:-1000}"
-scripts/postdeploy --stack-outputs .run/local/stack-outputs.json -q
+scripts/postdeploy --stack-outputs "${ALERTDIST_RUN_DIR:-.run/local}/stack-outputs.json" -q

@@ -82,7 +82,8 @@ def archived(store: ObjectStore, ids: range) -> set[int]:
 
 
 class Reader(threading.Thread):
-    """A broker reading the alert topic in its own fresh group, counting diaSourceIds."""
+    """A broker reading the alert topic in its own fresh group, counting diaSourceIds and noting
+    when each arrived."""
 
     def __init__(self, outputs: dict[str, Any], user: str, facility: LocalFacility) -> None:
         super().__init__(daemon=True)
@@ -98,6 +99,7 @@ class Reader(threading.Thread):
             logger=QUIET,
         )
         self.seen: Counter[int] = Counter()
+        self.arrivals: dict[int, float] = {}  # diaSourceId -> time.monotonic() of its first read
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -105,7 +107,9 @@ class Reader(threading.Thread):
         while not self.stop.is_set():
             for message in self.consumer.consume(500, timeout=0.5):
                 if message.error() is None:
-                    self.seen[decode(message.value(), FACTORY.parsed_schema)["diaSourceId"]] += 1
+                    dia_source_id = decode(message.value(), FACTORY.parsed_schema)["diaSourceId"]
+                    self.seen[dia_source_id] += 1
+                    self.arrivals.setdefault(dia_source_id, time.monotonic())
         self.consumer.close()
 
 
@@ -134,7 +138,7 @@ def test_kafka_killed_mid_visit_loses_and_duplicates_nothing(
         stderr=subprocess.PIPE,
         text=True,
     )
-    kafka = service(facility, "kafka")
+    kafka = service(facility, "kafka-1")
     try:
         wait_until(lambda: sum(r.seen.total() for r in readers) > 600, 60, "the visit is under way")
         pid = facility.supervisor.running_pid(kafka)

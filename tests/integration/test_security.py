@@ -12,6 +12,7 @@ import httpx
 import psutil
 
 from alertdist_common.schemas import latest_version
+from localfacility import kafka
 from localfacility.credentials import REGISTRY_ADMIN_USER, REGISTRY_READER_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
@@ -69,7 +70,8 @@ def test_files_holding_credentials_are_private(facility: LocalFacility, local_st
         engine.passphrase_file,
         engine.config_file("local"),
     ]
-    private.append(settings.conf_dir / "kafka" / "server.properties")  # the registry's config holds none
+    # Kafka's node configs hold JAAS secrets; the registry's config holds none
+    private += [kafka.config_file(settings, node) for node in kafka.kafka_nodes(settings)]
     private.append(settings.conf_dir / "ingress.conf")  # nginx adds the registry's read-only login
     modes = {str(path): oct(path.stat().st_mode & 0o777) for path in private}
     assert modes == dict.fromkeys(modes, "0o600")
@@ -99,7 +101,8 @@ def test_every_server_listens_on_loopback_only(facility: LocalFacility, local_st
         ("127.0.0.1", settings.archive_server_port),
         ("127.0.0.1", settings.archive_metrics_port),
     }
-    assert ("127.0.0.1", settings.kafka_external_port) in addresses["kafka"]
+    for node in kafka.kafka_nodes(settings):
+        assert ("127.0.0.1", node.external_port) in addresses[node.name]
     assert addresses["ingress"] == {("127.0.0.1", settings.registry_public_port)}
 
 

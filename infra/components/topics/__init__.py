@@ -7,10 +7,10 @@ import pulumi
 from infra.components.kubernetes import apply_manifest
 from infra.components.targets import KafkaTarget, StrimziTarget
 from infra.components.topics.manifests import kafka_topic
-from infra.config import TopicSpec
+from infra.config import Replication, TopicSpec
 from infra.naming import k8s_name
 from infra.providers.kafka_admin import KafkaTopic
-from infra.tables import Replication, topic_config
+from infra.tables import topic_config
 
 
 class KafkaTopics(pulumi.ComponentResource):

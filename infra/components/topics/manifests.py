@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from infra.components.kafka.manifests import strimzi_meta
 from infra.components.kubernetes import Manifest
-from infra.config import TopicSpec
+from infra.config import Replication, TopicSpec
 from infra.naming import k8s_name
-from infra.tables import Replication, topic_config
+from infra.tables import topic_config
 
 
 def kafka_topic(

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from infra.components.archive.manifests import ArchivedTopics, archive_ingester, archive_server
-from infra.config import COMMUNITY_BROKERS, Facility, StackConfig, TopicRole, pinned_image
+from infra.config import COMMUNITY_BROKERS, Facility, Replication, StackConfig, TopicRole, pinned_image
 from infra.naming import ClusterAddress
 from infra.stackfile import as_pulumi_config, load_stack, project_values, read_config_values, stack_file
 
@@ -26,9 +26,22 @@ def test_real_stack_files_validate(stack: str) -> None:
     assert [t.name for t in config.alert_topics] == ["alerts-simulated", "lsst-alerts-v11"]
 
 
-def test_facilities_replicate_and_local_does_not() -> None:
-    assert load_stack("idf").replication_factor == 3
-    assert load_stack("local").replication_factor == 1
+def test_facilities_replicate_and_the_light_local_facility_does_not() -> None:
+    assert load_stack("idf").replication == Replication(factor=3, min_insync=2)
+    assert load_stack("local").replication == Replication(factor=1, min_insync=1)
+
+
+def test_a_three_node_local_facility_replicates_as_the_facilities() -> None:
+    values = facility_values("local")
+    values["local"]["kafkaNodes"] = 3
+    assert StackConfig.model_validate(values).replication == load_stack("idf").replication
+
+
+def test_the_local_facility_runs_one_or_three_nodes() -> None:
+    values = facility_values("local")
+    values["local"]["kafkaNodes"] = 2
+    with pytest.raises(ValidationError, match="kafkaNodes"):
+        StackConfig.model_validate(values)
 
 
 def test_producer_is_off_in_production() -> None:

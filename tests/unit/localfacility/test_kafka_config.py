@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from localfacility.credentials import FacilityCredentials
-from localfacility.kafka import MAX_MESSAGE_BYTES, server_properties
+from localfacility.kafka import (
+    MAX_MESSAGE_BYTES,
+    QuorumMismatchError,
+    bootstrap_servers,
+    format_storage,
+    kafka_nodes,
+    server_properties,
+)
 from localfacility.settings import FacilitySettings
 
 
-def _props(tmp_path, **overrides) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _props(tmp_path, node: int = 1, **overrides) -> dict[str, str]:  # type: ignore[no-untyped-def]
     settings = FacilitySettings(run_dir=tmp_path, **overrides)
-    return server_properties(settings, FacilityCredentials.generate())
+    return server_properties(settings, FacilityCredentials.generate(), kafka_nodes(settings)[node - 1])
 
 
 def test_every_listener_authenticates_with_sasl(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -58,3 +67,54 @@ def test_large_alerts_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     props = _props(tmp_path)
     assert int(props["message.max.bytes"]) >= 10 * 1024 * 1024 == MAX_MESSAGE_BYTES
     assert int(props["replica.fetch.max.bytes"]) >= int(props["message.max.bytes"])
+
+
+def test_a_single_node_replicates_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    props = _props(tmp_path)
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:19093"
+    assert props["default.replication.factor"] == props["offsets.topic.replication.factor"] == "1"
+    assert props["min.insync.replicas"] == "1"
+
+
+def test_three_nodes_form_one_quorum_on_ports_of_their_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = FacilitySettings(run_dir=tmp_path, kafka_nodes=3)
+    nodes = [
+        server_properties(settings, FacilityCredentials.generate(), node) for node in kafka_nodes(settings)
+    ]
+    assert [props["node.id"] for props in nodes] == ["1", "2", "3"]
+    voters = "1@127.0.0.1:19093,2@127.0.0.1:19103,3@127.0.0.1:19113"
+    assert {props["controller.quorum.voters"] for props in nodes} == {voters}
+    listeners = [address for props in nodes for address in props["listeners"].split(",")]
+    assert len(listeners) == len(set(listeners)) == 12
+    assert "EXTERNAL://127.0.0.1:19114" in nodes[2]["advertised.listeners"]
+    assert len({props["log.dirs"] for props in nodes}) == 3
+    assert bootstrap_servers(settings) == "127.0.0.1:19094,127.0.0.1:19104,127.0.0.1:19114"
+    assert bootstrap_servers(settings, tls=True) == "127.0.0.1:19095,127.0.0.1:19105,127.0.0.1:19115"
+
+
+def test_three_nodes_replicate_as_the_facility_stacks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """RF 3, min ISR 2 (stacks/Pulumi.idf.yaml), for Kafka's own topics too; only in-sync
+    replicas become leaders."""
+    props = _props(tmp_path, node=2, kafka_nodes=3)
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "share.coordinator.state.topic.replication.factor",
+    ):
+        assert props[key] == "3", key
+    for key in (
+        "min.insync.replicas",
+        "transaction.state.log.min.isr",
+        "share.coordinator.state.topic.min.isr",
+    ):
+        assert props[key] == "2", key
+    assert props["unclean.leader.election.enable"] == "false"
+
+
+def test_a_node_count_change_on_formatted_data_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "data" / "kafka-1").mkdir(parents=True)
+    (tmp_path / "data" / "kafka-1" / "meta.properties").write_text("node.id=1\n")
+    settings = FacilitySettings(run_dir=tmp_path, kafka_nodes=3)
+    with pytest.raises(QuorumMismatchError, match="down --purge"):
+        format_storage(settings, FacilityCredentials.generate())

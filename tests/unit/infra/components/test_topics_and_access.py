@@ -8,8 +8,8 @@ import pulumi_kubernetes as k8s
 from infra.components.access import KafkaAccess
 from infra.components.targets import StrimziTarget
 from infra.components.topics import KafkaTopics
-from infra.config import TopicRole, TopicSpec
-from infra.tables import AclRule, KafkaUserSpec, Operation, PatternType, Replication, ResourceType, UserRole
+from infra.config import Replication, TopicRole, TopicSpec
+from infra.tables import AclRule, KafkaUserSpec, Operation, PatternType, ResourceType, UserRole
 from tests.unit.infra.conftest import RecordingMocks, when_declared
 
 
