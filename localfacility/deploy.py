@@ -82,7 +82,7 @@ class LocalDeployment:
     def __init__(self, facility: LocalFacility) -> None:
         self.facility = facility
         self.config = local_stack_config(facility.settings)
-        self.outputs_file = facility.settings.run_dir / "stack-outputs.json"
+        self.outputs_file = facility.settings.stack_outputs_file
 
     @cached_property
     def engine(self) -> Engine:

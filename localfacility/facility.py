@@ -107,6 +107,7 @@ class LocalFacility:
                 shutil.rmtree(folder, ignore_errors=True)
             self.settings.secrets_file.unlink(missing_ok=True)
             self.settings.endpoints_file.unlink(missing_ok=True)
+            self.settings.stack_outputs_file.unlink(missing_ok=True)
         return stopped
 
     def status(self) -> list[ServiceStatus]:

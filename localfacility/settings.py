@@ -86,6 +86,11 @@ class FacilitySettings(BaseSettings):
         return self.run_dir / "pulumi"
 
     @property
+    def stack_outputs_file(self) -> Path:
+        """The deployed local stack's outputs, passwords included (0600)."""
+        return self.run_dir / "stack-outputs.json"
+
+    @property
     def endpoints_file(self) -> Path:
         return self.run_dir / "endpoints.json"
 

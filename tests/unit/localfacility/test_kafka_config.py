@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from localfacility.credentials import FacilityCredentials
+from localfacility.facility import LocalFacility
 from localfacility.kafka import (
     MAX_MESSAGE_BYTES,
     QuorumMismatchError,
@@ -118,3 +119,15 @@ def test_a_node_count_change_on_formatted_data_is_refused(tmp_path) -> None:  # 
     settings = FacilitySettings(run_dir=tmp_path, kafka_nodes=3)
     with pytest.raises(QuorumMismatchError, match="down --purge"):
         format_storage(settings, FacilityCredentials.generate())
+
+
+def test_purge_removes_every_file_holding_credentials(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`down --purge` of a stopped facility leaves no password behind, the stack's outputs included."""
+    settings = FacilitySettings(run_dir=tmp_path)
+    facility = LocalFacility(settings)
+    assert facility.credentials  # generated into secrets.json
+    for path in (settings.stack_outputs_file, settings.endpoints_file):
+        path.write_text("{}")
+    (settings.conf_dir / "kafka").mkdir(parents=True)
+    facility.down(purge=True)
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == []
