@@ -137,7 +137,7 @@ def server_properties(
         "transaction.state.log.min.isr": min_isr,
         "share.coordinator.state.topic.replication.factor": factor,
         "share.coordinator.state.topic.min.isr": min_isr,
-        # Only a leader that was in sync takes over (Kafka's default, and Strimzi's): no data lost
+        # Only a replica that was in sync becomes leader (Kafka's default, stated): nothing acked is lost
         "unclean.leader.election.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
         "message.max.bytes": str(MAX_MESSAGE_BYTES),
