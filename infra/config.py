@@ -340,7 +340,7 @@ class StackConfig(_Model):
         else:
             if self.kafka is None or self.archive is None or self.services_image is None:
                 raise ValueError(f"the {self.facility} stack needs `kafka`, `archive` and `servicesImage`")
-            if self.kafka.min_insync_replicas >= self.replication_factor:
+            if self.kafka.min_insync_replicas >= self.kafka.replication_factor:
                 raise ValueError("minInsyncReplicas must be below the replication factor")
             self._ingresses_apart_from_kafka()
             self._topics_fit_on_disk()
@@ -352,7 +352,7 @@ class StackConfig(_Model):
         assert self.kafka is not None
         problems = disk_problems(
             self.topics,
-            self.replication_factor,
+            self.kafka.replication_factor,
             self.kafka.replicas,
             storage_bytes(self.kafka.broker_storage.size),
             self.kafka.disk_budget,
@@ -385,7 +385,3 @@ class StackConfig(_Model):
         if self.kafka is not None:
             return Replication(self.kafka.replication_factor, self.kafka.min_insync_replicas)
         return Replication.on_nodes(self.local.kafka_nodes if self.local is not None else 1)
-
-    @property
-    def replication_factor(self) -> int:
-        return self.replication.factor
