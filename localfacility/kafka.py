@@ -179,9 +179,12 @@ def write_config(settings: FacilitySettings, creds: FacilityCredentials) -> None
     for node in kafka_nodes(settings):
         props = server_properties(settings, creds, node)
         _write_private(config_file(settings, node), "".join(f"{k}={v}\n" for k, v in props.items()))
-        _log4j2_file(settings, node).write_text(
-            LOG4J2.format(log_file=settings.log_dir / f"{node.name}-server.log")
-        )
+        _log4j2_file(settings, node).write_text(LOG4J2.format(log_file=server_log(settings, node)))
+
+
+def server_log(settings: FacilitySettings, node: KafkaNode) -> Path:
+    """Where the node's own log4j2 log goes (its stdout has only what escapes log4j2)."""
+    return settings.log_dir / f"{node.name}-server.log"
 
 
 def _log4j2_file(settings: FacilitySettings, node: KafkaNode) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.kafka import kafka_nodes, log_dir, server_log
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
@@ -36,7 +38,7 @@ from services.producer.producer import producer_config
 from .kafka_helpers import QUIET, admin, delete_groups
 from .ports import free_port, free_port_block
 from .test_archive import FACTORY, TOPIC
-from .test_faults import Reader, archived, wait_until
+from .test_faults import Reader, archived, small_filesystem, wait_until
 from .test_services import kafka_settings
 
 READERS = ("alerce-local", "lasair-local")
@@ -308,5 +310,63 @@ def test_a_rolling_restart_of_all_three_nodes_loses_nothing(cluster: Cluster, re
     cluster.figures["rolling_restart"] = {
         "alerts": producer.sent,
         "restart_seconds": restarts,
+        "readers": delivery_figures(readers, producer.ids),
+    }
+
+
+def test_a_full_log_directory_takes_one_node_offline_and_the_other_two_carry_the_visit(
+    cluster: Cluster, readers: list[Reader]
+) -> None:
+    """Node 3's log directory moves onto a tmpfs with 48 MB to spare, and a visit fills it. Kafka
+    cannot write, so the node (one log directory, which also holds its metadata) shuts down; the
+    other two carry every write (min ISR 2). Once the filesystem grows, the node restarts, catches
+    up and is in sync again; lost 0 at both readers and in the archive."""
+    node = next(n for n in kafka_nodes(cluster.facility.settings) if n.node_id == 3)
+    spec, data = cluster.node(3), log_dir(cluster.facility.settings, node)
+    cluster.facility.supervisor.stop(spec)
+    on_disk = data.with_name(f"{data.name}.disk")
+    data.rename(on_disk)
+    used_mb = int(
+        subprocess.run(["du", "-sm", str(on_disk)], capture_output=True, text=True).stdout.split()[0]
+    )
+    alerts = 3_000
+    producer = AckedProducer(cluster, first_id=time.time_ns() // 1000)
+    try:
+        with small_filesystem(data, used_mb + 48):
+            subprocess.run(["cp", "-a", f"{on_disk}/.", str(data)], check=True)
+            cluster.start(3)
+            cluster.wait_in_sync()
+            thread = producer.start(rate=300, alerts=alerts)
+            wait_until(lambda: cluster.facility.supervisor.running_pid(spec) is None, 60, "kafka-3 stops")
+            stopped_after = len(producer.acked_at)
+            log = server_log(cluster.facility.settings, node).read_text(errors="replace")
+            assert "No space left on device" in log
+            assert "Shutdown broker because all log dirs" in log
+            subprocess.run(["mount", "-o", f"remount,size={used_mb + 2048}m", str(data)], check=True)
+            thread.join(timeout=330)
+            assert not thread.is_alive(), "the producer did not finish the visit"
+            assert producer.errors == []
+            assert len(producer.acked_at) == producer.sent == alerts
+            assert_nothing_lost(cluster, readers, producer.ids)
+            began = time.monotonic()
+            cluster.start(3)
+            cluster.wait_in_sync()
+            caught_up = time.monotonic() - began
+            cluster.facility.supervisor.stop(spec)
+            shutil.rmtree(on_disk)
+            on_disk.mkdir()
+            subprocess.run(["cp", "-a", f"{data}/.", str(on_disk)], check=True)
+    finally:
+        producer.stop.set()
+        cluster.facility.supervisor.stop(spec)
+        data.rmdir()
+        on_disk.rename(data)
+        cluster.start(3)
+    cluster.wait_in_sync()
+    cluster.figures["full_log_directory"] = {
+        "alerts": alerts,
+        "filesystem_mb": used_mb + 48,
+        "acked_when_the_node_stopped": stopped_after,
+        "restart_to_in_sync_seconds": round(caught_up, 1),
         "readers": delivery_figures(readers, producer.ids),
     }
