@@ -1,7 +1,8 @@
 """LSST-scale visits through the whole local system, measured against Kafka itself.
 
-    scripts/benchmark            # full run: visits of 10,000 and 40,000 alerts
-    scripts/benchmark --quick    # a smoke run: visits of 1,000 and 2,000
+    scripts/benchmark                  # full run: visits of 10,000 and 40,000 alerts, then the archive
+    scripts/benchmark --quick          # a smoke run: visits of 1,000 and 2,000
+    scripts/benchmark --part archive   # only the archive server (single and bulk), on a fresh visit
 
 Needs the local facility up with the local stack deployed and the archive services running
 (`scripts/run-local.sh` leaves it so). Writes benchmarks/results/<name>.json and PNG plots.
@@ -20,7 +21,7 @@ from benchmarks.figures import VisitResult, visit_stats
 from benchmarks.harness import RESULTS, Local, machine
 from benchmarks.plots import plot
 from benchmarks.producer_compare import producer_vs_kafka
-from benchmarks.visit import visit_end_to_end
+from benchmarks.visit import archive_a_visit, visit_end_to_end
 from services.producer.alerts import AlertFactory
 
 
@@ -31,13 +32,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="visits of 1,000 and 2,000, two repeats: a smoke run"
     )
-    parser.add_argument("--name", default=None, help="results file stem (default: full or quick)")
+    parser.add_argument("--name", default=None, help="results file stem (default: the part, or quick)")
+    parser.add_argument("--part", choices=("all", "archive"), default="all", help="what to measure")
     args = parser.parse_args(argv)
-    sizes = [1_000, 2_000] if args.quick else [10_000, 40_000]
-    repeats = dict.fromkeys(sizes, 2) if args.quick else {10_000: 3, 40_000: 2}
     local = Local.attach()
     factory = AlertFactory.from_package()
     results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    seconds = 5 if args.quick else 20
+    if args.part == "archive":
+        print("a visit to archive, then the archive server under load")
+        ids = archive_a_visit(local, 2_000 if args.quick else 10_000, factory)
+        results["archive_server"] = archive_server(
+            local.outputs.archive_url, ids, archive_pids(local), seconds
+        )
+        return write(results, args.name or "archive")
+    sizes = [1_000, 2_000] if args.quick else [10_000, 40_000]
+    repeats = dict.fromkeys(sizes, 2) if args.quick else {10_000: 3, 40_000: 2}
     print("producer against kafka-producer-perf-test")
     results["producer"] = producer_vs_kafka(local, sizes, repeats, factory)
     visits: dict[int, VisitResult] = {}
@@ -52,14 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     print("archive server under load")
     last = visits[sizes[-1]]
     ids = list(range(last.first_id, last.first_id + last.alerts))
-    results["archive_server"] = archive_server(
-        local, ids, concurrency=64, requests=500 if args.quick else 5_000
-    )
-    RESULTS.mkdir(exist_ok=True)
+    results["archive_server"] = archive_server(local.outputs.archive_url, ids, archive_pids(local), seconds)
     stem = RESULTS / (args.name or ("quick" if args.quick else "full"))
     results["plots"] = [plot(results, visits, stem).name]
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {stem.with_suffix('.json')}")
+    return write(results, stem.name)
+
+
+def archive_pids(local: Local) -> dict[str, int]:
+    """The processes serving the archive: its server and the object stores."""
+    return {
+        name: pid for name, pid in local.service_pids().items() if name in ("archive-server", "s3", "gcs")
+    }
+
+
+def write(results: dict[str, Any], name: str) -> int:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results.get("archive_server", {}), indent=2))
+    print(f"results: {path}")
     return 0
 
 

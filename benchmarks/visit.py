@@ -184,3 +184,23 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
         resources=sampler.summary(),
         mean_alert_bytes=report.bytes / count,
     )
+
+
+def archive_a_visit(local: Local, count: int, factory: AlertFactory) -> list[int]:
+    """Produce a visit of `count` alerts and wait until the archive ingester has committed it;
+    the visit's diaSourceIds."""
+    topic = local.outputs.alert_topics[0]
+    producer = AlertProducer(
+        local.outputs.kafka_settings(local.outputs.users_with_role("producer")[0]), topic, factory
+    )
+    first_id = time.time_ns() // 1000
+    began = time.time()
+    lag = LagSampler(local.admin_config, topic, began)
+    lag.start()
+    producer.produce_visit(0, first_id, count)
+    produced = time.time() - began
+    while lag.caught_up_after(produced) is None and time.time() - began < 900:
+        time.sleep(0.2)
+    lag.stop.set()
+    lag.join()
+    return list(range(first_id, first_id + count))

@@ -192,8 +192,13 @@ def write_engine_wrappers(settings: FacilitySettings) -> None:
 
 
 # Debian packages the facility runs, by what shows they are installed: PostgreSQL (the registry's
-# store) and nginx (the registry's public routes, as the facilities' ingress-nginx serves them).
-DEBIAN_PACKAGES = {"postgresql": "/usr/lib/postgresql/*/bin/postgres", "nginx-light": "/usr/sbin/nginx"}
+# store), nginx (the registry's public routes, as the facilities' ingress-nginx serves them) and
+# wrk (the archive benchmark's load client: C, so it costs the box little).
+DEBIAN_PACKAGES = {
+    "postgresql": "/usr/lib/postgresql/*/bin/postgres",
+    "nginx-light": "/usr/sbin/nginx",
+    "wrk": "/usr/bin/wrk",
+}
 
 
 def ensure_debian_packages() -> list[str]:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import struct
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Path, Response
+from fastapi import FastAPI, Header, HTTPException, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.storage import (
@@ -35,6 +40,12 @@ DIGITS = re.compile(r"^[0-9]{1,19}$")
 # application/octet-stream with no Content-Encoding (the documented recipe is
 # gzip.decompress(response.content)); a schema is the bare Avro schema JSON.
 ALERT_RESPONSE_TYPE = "application/octet-stream"
+# The bulk route: at most this many ids a request (about 80 MB of alerts), fetched this many at
+# a time while the answer streams in request order, so a request holds a bounded few MB.
+BULK_MAX_IDS = 1000
+BULK_IN_FLIGHT = 32
+BULK_MEDIA_TYPE = "application/vnd.alertdist.alert-frames"
+BULK_FRAME_HEADER = struct.Struct(">qI")  # diaSourceId (int64), length (uint32), big-endian
 
 
 def bare_schema(stored: bytes) -> bytes:
@@ -53,6 +64,46 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+def whole_number(value: object) -> object:
+    """An integer as JSON Schema has it: 7 or 7.0, never true or "7"."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A whole float is made int first, then a strict int (no bool, no string) is checked for range.
+DiaSourceId = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX), BeforeValidator(whole_number)]
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[DiaSourceId] = Field(
+        min_length=1, max_length=BULK_MAX_IDS, description="diaSourceIds, answered in this order"
+    )
+
+
+def frame(dia_source_id: int, alert: bytes | None) -> bytes:
+    """One record of the bulk answer: the id, the alert's length (0: not in the archive), the
+    alert exactly as GET /v1/alerts/{id} returns it."""
+    body = alert or b""
+    return BULK_FRAME_HEADER.pack(dia_source_id, len(body)) + body
+
+
+def read_frames(answer: bytes) -> list[tuple[int, bytes | None]]:
+    """The records of a bulk answer as (diaSourceId, alert or None); ValueError if it was cut short."""
+    records: list[tuple[int, bytes | None]] = []
+    offset = 0
+    while offset < len(answer):
+        if offset + BULK_FRAME_HEADER.size > len(answer):
+            raise ValueError(f"bulk answer cut short after {len(records)} records")
+        dia_source_id, length = BULK_FRAME_HEADER.unpack_from(answer, offset)
+        offset += BULK_FRAME_HEADER.size
+        if offset + length > len(answer):
+            raise ValueError(f"bulk answer cut short in the record of {dia_source_id}")
+        records.append((dia_source_id, answer[offset : offset + length] if length else None))
+        offset += length
+    return records
 
 
 def id_parameter(description: str, maximum: int) -> Any:
@@ -142,11 +193,26 @@ def create_app(
     if metrics is not None:
         app.add_middleware(RequestMetrics, registry=metrics)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A malformed body is a 400 with the reason, as a malformed id is."""
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "body"
+        return JSONResponse({"detail": f"{where}: {first['msg']}"}, status_code=400)
+
     async def fetch(bucket: ObjectStore, key: str) -> bytes | None:
         try:
             return await run_in_threadpool(bucket.get, key)
         except StoreUnavailableError as exc:
             raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
+
+    async def stored_alert(dia_source_id: int) -> bytes | None:
+        """The alert as GET /v1/alerts/{id} returns it, or None if it is not archived."""
+        for key in alert_keys_to_read(dia_source_id):
+            stored = await fetch(store, key)
+            if stored is not None:
+                return gzipped(key, stored)
+        return None
 
     async def serve(
         bucket: ObjectStore,
@@ -201,6 +267,47 @@ def create_app(
             if_none_match,
             gzipped,
         )
+
+    @app.post(
+        "/v1/bulk/alerts",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "content": {BULK_MEDIA_TYPE: {}},
+                "description": (
+                    "One record per requested id, in request order: the diaSourceId as a big-endian "
+                    "int64, the alert's length as a big-endian uint32 (0: not in the archive), then "
+                    "the alert, byte for byte as GET /v1/alerts/{dia_source_id} returns it. The "
+                    "answer streams; one that ends mid-record was cut short (the store failed): "
+                    "ask again for the ids not received."
+                ),
+            },
+            400: {"model": Problem},
+            503: {"model": Problem},
+        },
+    )
+    async def alerts_in_bulk(request: BulkRequest) -> StreamingResponse:
+        """Many alerts in one request: up to 1,000 diaSourceIds, for backfills."""
+        ids = request.ids
+        first = await stored_alert(ids[0])  # an unreachable store is still a 503 here
+
+        async def records() -> AsyncIterator[bytes]:
+            pending: deque[tuple[int, asyncio.Task[bytes | None]]] = deque()
+            try:
+                yield frame(ids[0], first)
+                for dia_source_id in ids[1:]:
+                    pending.append((dia_source_id, asyncio.ensure_future(stored_alert(dia_source_id))))
+                    if len(pending) >= BULK_IN_FLIGHT:
+                        done_id, task = pending.popleft()
+                        yield frame(done_id, await task)
+                while pending:
+                    done_id, task = pending.popleft()
+                    yield frame(done_id, await task)
+            finally:
+                for _, task in pending:
+                    task.cancel()
+
+        return StreamingResponse(records(), media_type=BULK_MEDIA_TYPE)
 
     @app.get(
         "/v1/schemas/{schema_id}",

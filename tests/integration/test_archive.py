@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
+from services.archive_server.app import read_frames
 from services.common.storage import alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory
@@ -68,6 +69,11 @@ def test_each_backend_archives_and_serves_alerts_byte_identical(
         time.sleep(0.5)
     metrics = read_metrics_file(services)
     assert metrics["alertdist_archive_alerts_total"] == count
+    # The bulk route: the whole visit and an unknown id, in the order asked, byte for byte.
+    asked = [*reversed(range(first_id, first_id + count)), 1]
+    answer = httpx.post(f"{url}/v1/bulk/alerts", json={"ids": asked}, timeout=60)
+    assert answer.status_code == 200
+    assert read_frames(answer.content) == [(i, expected_object(i)) for i in asked[:-1]] + [(1, None)]
     assert metrics["alertdist_archive_dead_letters_total"] == 0
     assert metrics["alertdist_archive_schemas"] == 1
     # Server metrics, on their own port, by route template.

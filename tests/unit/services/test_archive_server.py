@@ -10,8 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from services.archive_server.app import create_app
-from services.common.storage import alert_key, schema_key
+from services.archive_server.app import (
+    BULK_IN_FLIGHT,
+    BULK_MAX_IDS,
+    BULK_MEDIA_TYPE,
+    create_app,
+    frame,
+    read_frames,
+)
+from services.common.storage import alert_key, alert_keys_to_read, schema_key
 
 from .memory_store import MemoryStore
 
@@ -117,7 +124,69 @@ def test_store_outage_is_a_503(client: TestClient, store: MemoryStore) -> None:
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert set(paths) == {"/v1/health", "/v1/alerts/{dia_source_id}", "/v1/schemas/{schema_id}"}
+    assert set(paths) == {
+        "/v1/health",
+        "/v1/alerts/{dia_source_id}",
+        "/v1/bulk/alerts",
+        "/v1/schemas/{schema_id}",
+    }
+    bulk = paths["/v1/bulk/alerts"]["post"]
+    assert BULK_MEDIA_TYPE in bulk["responses"]["200"]["content"]
+    assert "big-endian int64" in bulk["responses"]["200"]["description"]
+
+
+def test_bulk_answers_every_id_in_order_byte_identical_to_the_single_route(
+    client: TestClient, store: MemoryStore
+) -> None:
+    """More ids than are fetched at once, some missing, one stored uncompressed: each record is
+    what GET /v1/alerts/{id} returns, in the order asked, and a missing alert is an empty record."""
+    ids = [10_000 + i for i in range(3 * BULK_IN_FLIGHT + 5)]
+    for i in ids[::2]:
+        store.put(alert_key(i), gzip.compress(i.to_bytes(8, "big") * 50), "x", "gzip")
+    store.put(alert_keys_to_read(ids[1])[1], b"\x00plain", "x")  # Rubin's uncompressed fallback
+    asked = [*reversed(ids), ids[0]]
+    response = client.post("/v1/bulk/alerts", json={"ids": asked})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == BULK_MEDIA_TYPE
+    records = read_frames(response.content)
+    assert [dia_source_id for dia_source_id, _ in records] == asked
+    for dia_source_id, alert in records:
+        single = client.get(f"/v1/alerts/{dia_source_id}")
+        assert alert == (single.content if single.status_code == 200 else None), dia_source_id
+    assert sum(alert is not None for _, alert in records) == len(ids[::2]) + 2
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"ids": []}, "ids: List should have at least 1 item"),
+        ({"ids": list(range(BULK_MAX_IDS + 1))}, "ids: List should have at most 1000 items"),
+        ({"ids": [1, -5]}, "ids.1: Input should be greater than or equal to 0"),
+        ({"ids": [2**63]}, "ids.0: Input should be less than or equal to 9223372036854775807"),
+        ({"ids": ["7"]}, "ids.0: Input should be a valid integer"),
+        ({"ids": [True]}, "ids.0: Input should be a valid integer"),
+        ({"ids": [1.5]}, "ids.0: Input should be a valid integer"),
+        ({"ids": [1], "more": 2}, "more: Extra inputs are not permitted"),
+        ({"id": [1]}, "ids: Field required"),
+    ],
+)
+def test_bulk_refuses_a_bad_request_with_the_reason(client: TestClient, body: object, reason: str) -> None:
+    response = client.post("/v1/bulk/alerts", json=body)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(reason)
+
+
+def test_bulk_with_the_store_down_is_a_503(client: TestClient, store: MemoryStore) -> None:
+    store.down = True
+    assert client.post("/v1/bulk/alerts", json={"ids": [123]}).status_code == 503
+
+
+def test_a_bulk_answer_cut_short_is_detected() -> None:
+    whole = frame(1, b"abc") + frame(2, None) + frame(3, b"defg")
+    assert read_frames(whole) == [(1, b"abc"), (2, None), (3, b"defg")]
+    for cut in (len(whole) - 1, len(whole) - 5, 3):
+        with pytest.raises(ValueError, match="cut short"):
+            read_frames(whole[:cut])
 
 
 def test_requests_are_counted_by_route_template_not_raw_path(store: MemoryStore) -> None:

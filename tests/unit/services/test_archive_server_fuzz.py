@@ -27,7 +27,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(archive(), C
 schema.config.generation.update(modes=list(schemathesis.GenerationMode))  # valid and invalid requests
 
 
+def beyond_int64(case: schemathesis.Case) -> bool:
+    """A bulk body with an id above 2**63 - 1: the generator compares the documented int64 bound
+    as a float (2**63), so it offers ids the API rightly refuses as "valid"."""
+    ids = case.body.get("ids") if isinstance(case.body, dict) else None
+    return isinstance(ids, list) and any(isinstance(i, int | float) and i > 2**63 - 1 for i in ids)
+
+
 @schema.parametrize()
 @settings(max_examples=80, deadline=None)
 def test_every_route_answers_as_documented(case: schemathesis.Case) -> None:
-    case.call_and_validate()
+    excluded = [schemathesis.checks.positive_data_acceptance] if beyond_int64(case) else []
+    case.call_and_validate(excluded_checks=excluded)
