@@ -2,6 +2,7 @@
 
     scripts/benchmark                  # full run: visits of 10,000 and 40,000 alerts, then the archive
     scripts/benchmark --quick          # a smoke run: visits of 1,000 and 2,000
+    scripts/benchmark --part visits    # only the visits: brokers fetching only (repeated), then decoding
     scripts/benchmark --part archive   # only the archive server (single and bulk), on a fresh visit
 
 Needs the local facility up with the local stack deployed and the archive services running
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="visits of 1,000 and 2,000, two repeats: a smoke run"
     )
     parser.add_argument("--name", default=None, help="results file stem (default: the part, or quick)")
-    parser.add_argument("--part", choices=("all", "archive"), default="all", help="what to measure")
+    parser.add_argument(
+        "--part", choices=("all", "visits", "archive"), default="all", help="what to measure (default all)"
+    )
     args = parser.parse_args(argv)
     local = Local.attach()
     factory = AlertFactory.from_package()
@@ -48,17 +51,24 @@ def main(argv: list[str] | None = None) -> int:
         return write(results, args.name or "archive")
     sizes = [1_000, 2_000] if args.quick else [10_000, 40_000]
     repeats = dict.fromkeys(sizes, 2) if args.quick else {10_000: 3, 40_000: 2}
-    print("producer against kafka-producer-perf-test")
-    results["producer"] = producer_vs_kafka(local, sizes, repeats, factory)
+    if args.part == "all":
+        print("producer against kafka-producer-perf-test")
+        results["producer"] = producer_vs_kafka(local, sizes, repeats, factory)
     visits: dict[int, VisitResult] = {}
-    for count in sizes:
-        summaries = []
-        for run in range(repeats[count]):
-            print(f"visit of {count:,} alerts ({run + 1}/{repeats[count]}): seven brokers and the archive")
-            visits[count] = visit_end_to_end(local, count, factory)
-            summaries.append(visits[count].summary())
-            print(f"  {json.dumps({k: v for k, v in summaries[-1].items() if k != 'resources'})}")
-        results.setdefault("visits", {})[str(count)] = {"stats": visit_stats(summaries), "runs": summaries}
+    for decoding, key in ((False, "visits"), (True, "visits_decoding")):
+        readers = "read and decode it" if decoding else "fetch it without decoding"
+        for count in sizes:
+            summaries = []
+            for run in range(repeats[count] if not decoding else 1):
+                print(
+                    f"visit of {count:,} alerts ({run + 1}): seven brokers {readers}, the archive stores it"
+                )
+                visits[count] = visit_end_to_end(local, count, factory, decoding)
+                summaries.append(visits[count].summary())
+                print(f"  {json.dumps({k: v for k, v in summaries[-1].items() if k != 'resources'})}")
+            results.setdefault(key, {})[str(count)] = {"stats": visit_stats(summaries), "runs": summaries}
+    if args.part == "visits":
+        return write(results, args.name or "visits")
     print("archive server under load")
     last = visits[sizes[-1]]
     ids = list(range(last.first_id, last.first_id + last.alerts))

@@ -22,9 +22,11 @@ from services.producer.alerts import AlertFactory
 from services.producer.producer import AlertProducer
 
 
-def _broker(args: tuple[dict[str, str], str, dict[int, int], int, int, Any, Any]) -> None:
-    """One broker identity in its own process: read and decode the visit, note each latency."""
-    config, topic, start, first_id, count, ready, results = args
+def _broker(args: tuple[dict[str, str], str, dict[int, int], int, int, bool, Any, Any]) -> None:
+    """One broker identity in its own process: read the visit, note each latency. Decoding, it
+    counts the visit's alerts by diaSourceId; fetching only (as a remote broker loads Kafka), it
+    counts every message after the start offsets, which during a benchmark are the visit's."""
+    config, topic, start, first_id, count, decoding, ready, results = args
     schema = AlertFactory.from_package().parsed_schema
     consumer = Consumer({**config, "enable.auto.commit": False, "fetch.max.bytes": 64 * 1024 * 1024})
     consumer.assign([TopicPartition(topic, p, offset) for p, offset in start.items()])
@@ -37,8 +39,10 @@ def _broker(args: tuple[dict[str, str], str, dict[int, int], int, int, Any, Any]
             if message.error() is not None:
                 continue
             arrived = time.time() * 1000
-            alert = decode(message.value() or b"", schema)
-            if first_id <= alert["diaSourceId"] < first_id + count:
+            if (
+                not decoding
+                or first_id <= decode(message.value() or b"", schema)["diaSourceId"] < first_id + count
+            ):
                 sent = int(dict(message.headers() or [])[PRODUCER_TIMESTAMP_HEADER] or 0)
                 latencies.append(arrived - sent)
     consumer.close()
@@ -125,7 +129,7 @@ class LagSampler(threading.Thread):
         return next((t for t, lag in list(self.samples) if t >= seconds and lag == 0), None)
 
 
-def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitResult:
+def visit_end_to_end(local: Local, count: int, factory: AlertFactory, decoding: bool) -> VisitResult:
     outputs = local.outputs
     topic = outputs.alert_topics[0]
     brokers = outputs.users_with_role("community-broker")
@@ -138,7 +142,7 @@ def visit_end_to_end(local: Local, count: int, factory: AlertFactory) -> VisitRe
     for user, event in zip(brokers, ready, strict=True):
         config = {**local.outputs.kafka_settings(user).client_config(), "group.id": f"{user}-benchmark"}
         process = context.Process(
-            target=_broker, args=((config, topic, start, first_id, count, event, results),)
+            target=_broker, args=((config, topic, start, first_id, count, decoding, event, results),)
         )
         process.start()
         processes.append(process)

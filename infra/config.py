@@ -109,6 +109,32 @@ BROKER_RESOURCES = PoolResourcesSpec(cpu="2", memory="16Gi", heap="6g")  # the r
 CONTROLLER_RESOURCES = PoolResourcesSpec(cpu="500m", memory="2Gi", heap="1g")
 
 
+def cpu_cores(quantity: str) -> float:
+    """A Kubernetes CPU quantity (`2`, `1.5`, `500m`) in cores."""
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def memory_mib(quantity: str) -> int:
+    """A Kubernetes memory quantity in Mi or Gi, in MiB."""
+    return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
+
+
+class ContainerResourcesSpec(_Model):
+    """One container's requests; its memory limit is its request, so what is scheduled is what
+    it may use. No CPU limit: a throttled ingester falls behind the stream."""
+
+    cpu: Annotated[str, Field(pattern=r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")]
+    memory: Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi)$")]
+
+    @property
+    def cores(self) -> float:
+        return cpu_cores(self.cpu)
+
+    @property
+    def mib(self) -> int:
+        return memory_mib(self.memory)
+
+
 class ExternalListenerSpec(_Model):
     """The brokers' SCRAM listener behind per-broker LoadBalancers."""
 
@@ -269,6 +295,12 @@ class ArchiveSpec(_Model):
     )
     ingester_replicas: Annotated[int, Field(ge=1)] = Field(default=1, alias="ingesterReplicas")
     server_replicas: Annotated[int, Field(ge=1)] = Field(default=2, alias="serverReplicas")
+    ingester_resources: ContainerResourcesSpec = Field(
+        default=ContainerResourcesSpec(cpu="1", memory="1Gi"), alias="ingesterResources"
+    )
+    server_resources: ContainerResourcesSpec = Field(
+        default=ContainerResourcesSpec(cpu="1", memory="512Mi"), alias="serverResources"
+    )
     ingress: IngressSpec | None = None
     gcp_service_accounts: ArchiveGcpServiceAccounts | None = Field(default=None, alias="gcpServiceAccounts")
 
@@ -284,6 +316,7 @@ class ProducerSpec(_Model):
     topic: str = "alerts-simulated"
     alerts_per_visit: Annotated[int, Field(ge=1, le=40_000)] = Field(default=10_000, alias="alertsPerVisit")
     visit_interval_seconds: Annotated[float, Field(gt=0)] = Field(default=37.0, alias="visitIntervalSeconds")
+    resources: ContainerResourcesSpec = ContainerResourcesSpec(cpu="1", memory="512Mi")
 
 
 class LocalEndpoints(_Model):

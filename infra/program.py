@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from alertdist_common.clients import MIN_JAVA_CLIENT, MIN_LIBRDKAFKA
+from infra import provisioning
 from infra.components.access import KafkaAccess
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
@@ -170,6 +171,8 @@ def _declare_facility(
     assert cluster_spec is not None
     assert archive_spec is not None
     assert image is not None
+    for shortfall in provisioning.problems(config):  # warned, not refused: operators may know better
+        pulumi.log.warn(f"provisioning: {shortfall} (scripts/provisioning {config.facility})")
     address = cluster_address(config)
     max_message_bytes = max(topic.max_message_bytes for topic in config.topics)
     cluster: list[pulumi.Resource] = []

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import IngressSpec
+from infra.config import ContainerResourcesSpec, IngressSpec
 from infra.naming import METRICS_PORT
 
 Manifest = dict[str, Any]
@@ -40,6 +40,7 @@ def container(
     app: str,
     image: str,
     env: list[dict[str, Any]],
+    resources: ContainerResourcesSpec,
     args: list[str] | None = None,
     port: int | None = None,
     readiness_path: str | None = None,
@@ -55,8 +56,8 @@ def container(
         "image": image,
         "env": env,
         "resources": {
-            "requests": {"cpu": "250m", "memory": "512Mi"},
-            "limits": {"memory": "2Gi"},
+            "requests": {"cpu": resources.cpu, "memory": resources.memory},
+            "limits": {"memory": resources.memory},
         },
         "securityContext": {
             "allowPrivilegeEscalation": False,

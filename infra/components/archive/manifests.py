@@ -73,7 +73,9 @@ def archive_ingester(
         {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
     ]
     args = service_args("archive_ingester")
-    ingester = container(INGESTER_APP, image, env, args=args, metrics_port=METRICS_PORT)
+    ingester = container(
+        INGESTER_APP, image, env, spec.ingester_resources, args=args, metrics_port=METRICS_PORT
+    )
     return deployment(address.namespace, INGESTER_APP, spec.ingester_replicas, ingester)
 
 
@@ -82,6 +84,7 @@ def archive_server(spec: ArchiveSpec, image: str, address: ClusterAddress) -> Ma
         SERVER_APP,
         image,
         _store_env(spec, address, SERVER_S3_SECRET),
+        spec.server_resources,
         args=service_args("archive_server", "--host", ALL_INTERFACES, "--port", str(ARCHIVE_SERVER_PORT)),
         metrics_port=METRICS_PORT,
         port=ARCHIVE_SERVER_PORT,

@@ -23,5 +23,5 @@ def alert_producer(spec: ProducerSpec, image: str, address: ClusterAddress) -> M
         str(spec.visit_interval_seconds),
         "--forever",
     )
-    producer = container(PRODUCER_APP, image, env, args=args, metrics_port=METRICS_PORT)
+    producer = container(PRODUCER_APP, image, env, spec.resources, args=args, metrics_port=METRICS_PORT)
     return deployment(address.namespace, PRODUCER_APP, 1, producer)

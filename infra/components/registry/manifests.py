@@ -7,7 +7,7 @@ from typing import Any
 
 from alertdist_common.schemas import available_versions, schema_json
 from infra.components.kubernetes import Manifest, app_labels, container, deployment, meta, secret_env
-from infra.config import RegistrySpec
+from infra.config import ContainerResourcesSpec, RegistrySpec
 from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
 from infra.tables import REGISTRY_TOPIC
 
@@ -21,6 +21,9 @@ CONFLUENT_IMAGE_UID = 1000
 # Read by the image's start script (confluentinc/schema-registry bin/schema-registry-run-class),
 # not turned into a registry property; the container's memory limit is 2Gi.
 REGISTRY_HEAP_OPTS = "-Xms512m -Xmx1g"
+# The heap's 1 GiB and the JVM's own beside it; the memory request is also the limit.
+REGISTRY_RESOURCES = ContainerResourcesSpec(cpu="250m", memory="2Gi")
+SCHEMA_SYNC_RESOURCES = ContainerResourcesSpec(cpu="250m", memory="512Mi")
 # What the registry's ingress exposes: `/schemas/...`, where Confluent's API has only GET endpoints
 # (schemas by id, their subjects and versions, types: SchemasResource in confluentinc/schema-registry,
 # core/src/main/java/io/confluent/kafka/schemaregistry/rest/resources/SchemasResource.java). Writes
@@ -65,6 +68,7 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
         REGISTRY_APP,
         spec.image,
         env,
+        REGISTRY_RESOURCES,
         port=REGISTRY_PORT,
         readiness_path="/subjects",
         mounts=mounts,
@@ -89,7 +93,7 @@ def schema_sync_job(image: str, address: ClusterAddress) -> Manifest:
     refresh would see drift and run it again)."""
     app = SCHEMA_SYNC_APP
     args = ["python", "-m", "services.schema_sync.cli", "--registry-url", address.registry_url]
-    sync = container(app, image, [], args=args)
+    sync = container(app, image, [], SCHEMA_SYNC_RESOURCES, args=args)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
