@@ -15,14 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from benchmarks.archive_load import archive_server
 from benchmarks.figures import VisitResult, visit_stats
-from benchmarks.harness import RESULTS, Local, machine
+from benchmarks.harness import RESULTS, Local, free_port, machine
 from benchmarks.plots import plot
 from benchmarks.producer_compare import producer_vs_kafka
 from benchmarks.visit import archive_a_visit, visit_end_to_end
+from localfacility import objectstore
+from localfacility.deploy import LocalDeployment
+from localfacility.services import ArchiveServices
+from services.common.storage import ALERT_CONTENT_TYPE, ObjectStore, alert_key
 from services.producer.alerts import AlertFactory
 
 
@@ -43,11 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     seconds = 5 if args.quick else 20
     if args.part == "archive":
-        print("a visit to archive, then the archive server under load")
+        print("a visit to archive, then the archive server under load, on S3 and on GCS")
         ids = archive_a_visit(local, 2_000 if args.quick else 10_000, factory)
-        results["archive_server"] = archive_server(
-            local.outputs.archive_url, ids, archive_pids(local), seconds
-        )
+        results["archive_server"] = archive_on_both_stores(local, ids, seconds)
         return write(results, args.name or "archive")
     sizes = [1_000, 2_000] if args.quick else [10_000, 40_000]
     repeats = dict.fromkeys(sizes, 2) if args.quick else {10_000: 3, 40_000: 2}
@@ -72,17 +76,48 @@ def main(argv: list[str] | None = None) -> int:
     print("archive server under load")
     last = visits[sizes[-1]]
     ids = list(range(last.first_id, last.first_id + last.alerts))
-    results["archive_server"] = archive_server(local.outputs.archive_url, ids, archive_pids(local), seconds)
+    results["archive_server"] = archive_on_both_stores(local, ids, seconds)
     stem = RESULTS / (args.name or ("quick" if args.quick else "full"))
     results["plots"] = [plot(results, visits, stem).name]
     return write(results, stem.name)
 
 
-def archive_pids(local: Local) -> dict[str, int]:
-    """The processes serving the archive: its server and the object stores."""
-    return {
-        name: pid for name, pid in local.service_pids().items() if name in ("archive-server", "s3", "gcs")
+def archive_on_both_stores(local: Local, ids: list[int], seconds: int) -> dict[str, Any]:
+    """The stack's archive server on S3; then a server of its own on the GCS emulator, its
+    bucket holding the same alerts (copied from S3 object by object), stopped afterwards."""
+    pids = local.service_pids()
+    figures = {
+        "s3": archive_server(
+            local.outputs.archive_url, ids, {k: pids[k] for k in ("archive-server", "s3")}, seconds
+        )
     }
+    on_s3 = ArchiveServices(LocalDeployment(local.facility)).store()
+    with gcs_archive(local) as (services, on_gcs):
+        print(f"copying {len(ids):,} alerts to the GCS emulator")
+        for dia_source_id in ids:
+            key = alert_key(dia_source_id)
+            on_gcs.put(key, on_s3.get(key) or b"", ALERT_CONTENT_TYPE, "gzip")
+        server = local.facility.supervisor.start(services.server_spec())[0]
+        servers = {"archive-server": server, "gcs": local.service_pids()["gcs"]}
+        figures["gcs"] = archive_server(services.archive_url(), ids, servers, seconds)
+    return figures
+
+
+@contextmanager
+def gcs_archive(local: Local) -> Iterator[tuple[ArchiveServices, ObjectStore]]:
+    services = ArchiveServices(
+        LocalDeployment(local.facility),
+        backend="gcs",
+        label="benchmark-gcs",
+        bucket="alert-archive-benchmark-gcs",
+        server_port=free_port(),
+        metrics_port=free_port(),
+    )
+    objectstore.ensure_buckets(local.facility.settings, local.facility.credentials, services.bucket)
+    try:
+        yield services, services.store()
+    finally:
+        local.facility.supervisor.stop(services.server_spec())
 
 
 def write(results: dict[str, Any], name: str) -> int:
