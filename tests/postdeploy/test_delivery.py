@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from infra.outputs import StackOutputs
+from services.archive_server.app import read_frames
 
 from .canary import CanaryRun
 from .clients import archive
@@ -67,6 +68,24 @@ def test_every_canary_is_archived_byte_identical(
     measurements["archive"] = f"all {len(canaries.ids)} canaries served byte-identical " + (
         f"{time.time() - canaries.produced_at:.1f} s after production"
     )
+
+
+def test_the_bulk_route_serves_the_canaries_as_the_single_route_does(
+    outputs: StackOutputs, canaries: CanaryRun, measurements: dict[str, str]
+) -> None:
+    """Backfilling brokers fetch many alerts in one request: every canary, in the order asked,
+    byte for byte as GET /v1/alerts/{id} serves it."""
+    asked = sorted(canaries.ids, reverse=True)
+    with archive(outputs) as http:
+        answer = http.post("/v1/bulk/alerts", json={"ids": asked})
+        answer.raise_for_status()
+        records = read_frames(answer.content)
+        assert [dia_source_id for dia_source_id, _ in records] == asked
+        for dia_source_id, alert in records:
+            assert alert is not None, f"{dia_source_id} missing from the bulk answer"
+            assert alert == _raw(http, f"/v1/alerts/{dia_source_id}")
+            assert gzip.decompress(alert) == canaries.encoded[dia_source_id]
+    measurements["archive bulk"] = f"{len(asked)} canaries in one request, byte-identical"
 
 
 def _raw(http: httpx.Client, path: str) -> bytes | None:
