@@ -9,7 +9,7 @@ import re
 import struct
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Path, Request, Response
@@ -206,30 +206,21 @@ def create_app(
         except StoreUnavailableError as exc:
             raise HTTPException(503, "the archive's object store is unavailable; retry later") from exc
 
-    async def stored_alert(dia_source_id: int) -> bytes | None:
-        """The alert as GET /v1/alerts/{id} returns it, or None if it is not archived."""
-        for key in alert_keys_to_read(dia_source_id):
-            stored = await fetch(store, key)
-            if stored is not None:
-                return gzipped(key, stored)
-        return None
-
-    async def serve(
-        bucket: ObjectStore,
-        keys: tuple[str, ...],
-        missing: str,
-        media_type: str,
-        if_none_match: str | None,
-        body: Callable[[str, bytes], bytes],
-    ) -> Response:
-        """`body` of the first of `keys` stored, immutable and cacheable; 404 with `missing` if none."""
+    async def first_stored(bucket: ObjectStore, keys: tuple[str, ...]) -> tuple[str, bytes] | None:
+        """The first of `keys` stored, and its bytes; None if none is."""
         for key in keys:
             stored = await fetch(bucket, key)
             if stored is not None:
-                break
-        else:
-            raise HTTPException(404, missing)
-        data = body(key, stored)
+                return key, stored
+        return None
+
+    async def stored_alert(dia_source_id: int) -> bytes | None:
+        """The alert as both alert routes serve it, or None if it is not archived."""
+        found = await first_stored(store, alert_keys_to_read(dia_source_id))
+        return None if found is None else gzipped(*found)
+
+    def cacheable(data: bytes, media_type: str, if_none_match: str | None) -> Response:
+        """`data`, immutable, with an ETag; 304 when the client holds it already."""
         etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         if if_none_match is not None and etag in (tag.strip() for tag in if_none_match.split(",")):
@@ -259,14 +250,10 @@ def create_app(
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         found = parse_id(dia_source_id, "diaSourceId")
-        return await serve(
-            store,
-            alert_keys_to_read(found),
-            f"no alert with diaSourceId {found}",
-            ALERT_RESPONSE_TYPE,
-            if_none_match,
-            gzipped,
-        )
+        data = await stored_alert(found)
+        if data is None:
+            raise HTTPException(404, f"no alert with diaSourceId {found}")
+        return cacheable(data, ALERT_RESPONSE_TYPE, if_none_match)
 
     @app.post(
         "/v1/bulk/alerts",
@@ -324,13 +311,9 @@ def create_app(
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         found = parse_id(schema_id, "schema id", maximum=INT32_MAX)
-        return await serve(
-            schemas,
-            schema_keys_to_read(found),
-            f"no schema with id {found}",
-            SCHEMA_CONTENT_TYPE,
-            if_none_match,
-            lambda _key, stored: bare_schema(stored),
-        )
+        stored = await first_stored(schemas, schema_keys_to_read(found))
+        if stored is None:
+            raise HTTPException(404, f"no schema with id {found}")
+        return cacheable(bare_schema(stored[1]), SCHEMA_CONTENT_TYPE, if_none_match)
 
     return app
