@@ -105,7 +105,10 @@ def test_a_stopped_ingester_fails_the_archive_check(
     ingester = ArchiveServices(LocalDeployment(facility)).ingester_spec()
     assert facility.supervisor.stop(ingester)
     try:
-        assert failed_checks(outputs_file, tmp_path) == {"test_every_canary_is_archived_byte_identical"}
+        assert failed_checks(outputs_file, tmp_path) == {
+            "test_every_canary_is_archived_byte_identical",
+            "test_the_bulk_route_serves_the_canaries_as_the_single_route_does",
+        }
     finally:
         facility.supervisor.start(ingester)
 
