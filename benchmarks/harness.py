@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,14 +45,6 @@ class Local:
         supervisor = self.facility.supervisor
         specs = [*self.facility.specs(), *ArchiveServices(LocalDeployment(self.facility)).specs()]
         return {spec.name: pid for spec in specs if (pid := supervisor.running_pid(spec)) is not None}
-
-
-def free_port() -> int:
-    """A free loopback port, for a server the benchmark starts beside the facility's."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def publish(name: str, figures: dict[str, Any]) -> Path:

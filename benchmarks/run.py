@@ -21,12 +21,13 @@ from typing import Any
 
 from benchmarks.archive_load import archive_server
 from benchmarks.figures import VisitResult, visit_stats
-from benchmarks.harness import RESULTS, Local, free_port, machine
+from benchmarks.harness import RESULTS, Local, machine
 from benchmarks.plots import plot
 from benchmarks.producer_compare import producer_vs_kafka
 from benchmarks.visit import archive_a_visit, visit_end_to_end
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
+from localfacility.ports import free_port
 from localfacility.services import ArchiveServices
 from services.common.storage import ALERT_CONTENT_TYPE, ObjectStore, alert_key
 from services.producer.alerts import AlertFactory

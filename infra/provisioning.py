@@ -89,17 +89,19 @@ def needs(config: StackConfig) -> list[Need]:
     if config.kafka is None or config.archive is None:
         raise ValueError(f"the {config.facility} stack runs no facility components to provision")
     kafka, archive = config.kafka, config.archive
-    managed = isinstance(kafka, KafkaClusterSpec)
-    resources = kafka.broker_resources if isinstance(kafka, KafkaClusterSpec) else BROKER_RESOURCES
-    broker_cores = cpu_cores(resources.cpu)  # a shared cluster's brokers taken to be as ours
+    if isinstance(kafka, KafkaClusterSpec):
+        broker_cores = cpu_cores(kafka.broker_resources.cpu)
+        brokers: tuple[int, float | None] = (kafka.replicas, kafka.replicas * broker_cores)
+    else:  # the facility's shared cluster: its brokers taken to be as ours, not declared here
+        broker_cores = cpu_cores(BROKER_RESOURCES.cpu)
+        brokers = (kafka.replicas, None)
     ingester = (archive.ingester_replicas, archive.ingester_replicas * archive.ingester_resources.cores)
+    ingester_cores = min(PYTHON_PROCESS_CORES, archive.ingester_resources.cores)
     server = (archive.server_replicas, archive.server_replicas * archive.server_resources.cores)
     table = []
     for load, alerts in LOADS.items():
         rate = alerts / VISIT_SECONDS
-        ingester_cores = min(PYTHON_PROCESS_CORES, archive.ingester_resources.cores)
         table.append(_need("archive-ingester", load, rate, ingester_cores, ingester))
-        brokers = (kafka.replicas, kafka.replicas * broker_cores if managed else None)
         table.append(_need("kafka-broker", load, rate * config.replication.factor, broker_cores, brokers))
         if config.producer.enabled:
             producer = (1, config.producer.resources.cores)

@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.ports import free_port
 from localfacility.services import ArchiveServices, Backend
 
 from .kafka_helpers import delete_groups, end_offsets, start_group_at
-from .ports import free_port
 
 
 @contextmanager

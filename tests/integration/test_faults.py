@@ -30,6 +30,7 @@ from infra.providers.kafka_admin import exact_filter
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.ports import free_port
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
 from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
@@ -47,7 +48,6 @@ from .kafka_helpers import (
     read_from,
     start_group_at,
 )
-from .ports import free_port
 from .test_archive import FACTORY, TOPIC, expected_object, produce, read_metrics_file
 from .test_services import kafka_settings
 

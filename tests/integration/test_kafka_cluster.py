@@ -30,13 +30,13 @@ from confluent_kafka import KafkaError, Message, Producer
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import kafka_nodes, log_dir, server_log
+from localfacility.ports import free_port, free_port_block
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
 from services.producer.producer import producer_config
 
 from .kafka_helpers import QUIET, admin, delete_groups
-from .ports import free_port, free_port_block
 from .test_archive import FACTORY, TOPIC
 from .test_faults import Reader, archived, small_filesystem, wait_until
 from .test_services import kafka_settings

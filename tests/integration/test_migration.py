@@ -35,13 +35,13 @@ from localfacility import ingress, objectstore, registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.ports import free_port
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
 from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
 
 from .archives import separate_archive_on
 from .kafka_helpers import admin
-from .ports import free_port
 from .test_archive import expected_object, produce
 from .test_postdeploy_faults import failed_checks
 

@@ -25,10 +25,10 @@ from alertdist_common.schemas import same_schema
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.ports import free_port
 from localfacility.services import ArchiveServices
 from services.common.storage import compress_alert
 
-from .ports import free_port
 from .test_archive import FACTORY, produce
 
 ALERTS = 12

@@ -1,4 +1,4 @@
-"""Free loopback ports for servers a test starts beside the facility's own."""
+"""Free loopback ports for servers started beside the facility's own (by tests and benchmarks)."""
 
 from __future__ import annotations
 
