@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -151,14 +152,18 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
     _log(f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy")
     module_dir = TOOLS_DIR / "pulumi-kubernetes"
     env = {**os.environ, **_GO_ENV}
-    source = subprocess.run(
-        ["go", "list", "-m", "-f", "{{.Dir}}", KUBERNETES_PROVIDER],
-        cwd=module_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    # `go mod download`, not `go list -m`: the latter names no folder until the module is in the
+    # cache, which it is not on a fresh machine.
+    source = json.loads(
+        subprocess.run(
+            ["go", "mod", "download", "-json", KUBERNETES_PROVIDER],
+            cwd=module_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["Dir"]
     build = (settings.install_dir or settings.run_dir) / "build" / "pulumi-kubernetes"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
