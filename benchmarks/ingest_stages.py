@@ -1,5 +1,6 @@
 """Where the archive ingester's CPU goes, per alert: each stage of its hot path timed alone on
-real alerts, against the running local facility's S3 server.
+real alerts, against the running local facility's S3 server and GCS emulator; and what the
+archive server pays to read an alert back from each.
 
 uv run python -m benchmarks.ingest_stages    # prints and writes benchmarks/results/ingest_stages.json
 """
@@ -15,7 +16,7 @@ from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
-from services.common.storage import ALERT_CONTENT_TYPE, alert_key, compress_alert
+from services.common.storage import ALERT_CONTENT_TYPE, GcsStore, alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory
 
@@ -38,9 +39,12 @@ def main() -> int:
     alerts = [factory.encoded(10**12 + i) for i in range(300)]
     compressed = [compress_alert(alert) for alert in alerts]
     facility = LocalFacility(FacilitySettings())
-    archive = ArchiveServices(LocalDeployment(facility), backend="s3", bucket=BUCKET)
     objectstore.ensure_buckets(facility.settings, facility.credentials, BUCKET)
-    store = archive.store()
+    s3, gcs = (
+        ArchiveServices(LocalDeployment(facility), backend=b, bucket=BUCKET).store() for b in ("s3", "gcs")
+    )
+    assert isinstance(gcs, GcsStore)
+    gcs_library = gcs._bucket  # what GcsStore read through before
     boto3 = objectstore.s3_client(facility.settings, facility.credentials)  # what S3Store used before
     stages = {
         "decode (fastavro, whole alert)": lambda _i, a: decode(a, factory.parsed_schema),
@@ -52,9 +56,17 @@ def main() -> int:
             ContentType=ALERT_CONTENT_TYPE,
             ContentEncoding="gzip",
         ),
-        "S3 put, S3Store on obstore (now)": lambda i, _a: store.put(
+        "S3 put, S3Store on obstore (now)": lambda i, _a: s3.put(
             alert_key(i), compressed[i], ALERT_CONTENT_TYPE, "gzip"
         ),
+        "GCS put, GcsStore on google-cloud-storage": lambda i, _a: gcs.put(
+            alert_key(i), compressed[i], ALERT_CONTENT_TYPE, "gzip"
+        ),
+        "S3 get, S3Store on obstore": lambda i, _a: s3.get(alert_key(i)),
+        "GCS get, google-cloud-storage (before)": lambda i, _a: gcs_library.blob(
+            alert_key(i)
+        ).download_as_bytes(raw_download=True),
+        "GCS get, GcsStore on obstore (now)": lambda i, _a: gcs.get(alert_key(i)),
     }
     publish(
         "ingest_stages",

@@ -9,10 +9,15 @@ import pytest
 from services.common.storage import (
     ALERT_CONTENT_TYPE,
     SCHEMA_CONTENT_TYPE,
+    GcsStore,
     S3Store,
+    StoreUnavailableError,
     alert_key,
     alert_keys_to_read,
     compress_alert,
+    gcs_reader_config,
+    gcs_reader_options,
+    is_missing_bucket,
     schema_key,
     schema_keys_to_read,
     stored_metadata,
@@ -79,3 +84,36 @@ def test_s3_stores_keep_their_own_credentials() -> None:
         "source-key",
         "target-key",
     ]
+
+
+def test_gcs_reads_sign_with_the_pods_credentials_and_the_emulator_reads_unsigned() -> None:
+    assert gcs_reader_config(None) == {}
+    emulator = gcs_reader_config("http://127.0.0.1:4443/")
+    assert emulator == {"base_url": "http://127.0.0.1:4443", "skip_signature": True}
+
+
+def test_gcs_reads_ask_for_the_stored_gzip_and_allow_http_only_to_an_emulator_on_http() -> None:
+    facility = gcs_reader_options(None, 8)
+    emulator = gcs_reader_options("http://127.0.0.1:4443", 8)
+    assert facility["default_headers"] == emulator["default_headers"] == {"Accept-Encoding": "gzip"}
+    assert "allow_http" not in facility
+    assert emulator["allow_http"] == "true"
+    assert facility["pool_max_idle_per_host"] == "8"
+
+
+@pytest.mark.parametrize(
+    ("answer", "missing_bucket"),
+    [
+        ("404 Not Found: <?xml version='1.0'?><Error><Code>NoSuchBucket</Code></Error>", True),
+        ("404 Not Found: <?xml version='1.0'?><Error><Code>NoSuchKey</Code></Error>", False),
+        ("404 Not Found: Not Found", False),  # fake-gcs-server, for either
+    ],
+)
+def test_a_gcs_404_is_a_missing_bucket_only_when_gcs_says_so(answer: str, missing_bucket: bool) -> None:
+    assert is_missing_bucket(answer) is missing_bucket
+
+
+def test_an_unreachable_gcs_is_unavailable_not_a_missing_alert() -> None:
+    store = GcsStore("bucket", "local", "http://127.0.0.1:9")
+    with pytest.raises(StoreUnavailableError, match=r"GCS get of v2/alerts/1\.avro\.gz failed"):
+        store.get("v2/alerts/1.avro.gz")
