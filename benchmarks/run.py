@@ -24,12 +24,11 @@ from benchmarks.figures import VisitResult, visit_stats
 from benchmarks.harness import RESULTS, Local, machine
 from benchmarks.plots import plot
 from benchmarks.producer_compare import producer_vs_kafka
-from benchmarks.visit import archive_a_visit, visit_end_to_end
+from benchmarks.visit import archive_a_visit, ingester_draining, visit_end_to_end
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
 from localfacility.ports import free_port
 from localfacility.services import ArchiveServices
-from services.common.storage import ALERT_CONTENT_TYPE, ObjectStore, alert_key
 from services.producer.alerts import AlertFactory
 
 
@@ -84,20 +83,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def archive_on_both_stores(local: Local, ids: list[int], seconds: int) -> dict[str, Any]:
-    """The stack's archive server on S3; then a server of its own on the GCS emulator, its
-    bucket holding the same alerts (copied from S3 object by object), stopped afterwards."""
+    """The stack's archive server on S3; then an archive of its own on the GCS emulator: its
+    ingester drains the alert topic (the visit included) and is measured doing it, then its
+    server is driven as the S3 one was. Both are stopped afterwards."""
     pids = local.service_pids()
     figures = {
         "s3": archive_server(
             local.outputs.archive_url, ids, {k: pids[k] for k in ("archive-server", "s3")}, seconds
         )
     }
-    on_s3 = ArchiveServices(LocalDeployment(local.facility)).store()
-    with gcs_archive(local) as (services, on_gcs):
-        print(f"copying {len(ids):,} alerts to the GCS emulator")
-        for dia_source_id in ids:
-            key = alert_key(dia_source_id)
-            on_gcs.put(key, on_s3.get(key) or b"", ALERT_CONTENT_TYPE, "gzip")
+    with gcs_archive(local) as services:
+        print("the GCS archive's ingester drains the alert topic")
+        figures["gcs_ingester"] = ingester_draining(local, services)
+        print(f"  {json.dumps(figures['gcs_ingester'])}")
         server = local.facility.supervisor.start(services.server_spec())[0]
         servers = {"archive-server": server, "gcs": local.service_pids()["gcs"]}
         figures["gcs"] = archive_server(services.archive_url(), ids, servers, seconds)
@@ -105,7 +103,7 @@ def archive_on_both_stores(local: Local, ids: list[int], seconds: int) -> dict[s
 
 
 @contextmanager
-def gcs_archive(local: Local) -> Iterator[tuple[ArchiveServices, ObjectStore]]:
+def gcs_archive(local: Local) -> Iterator[ArchiveServices]:
     services = ArchiveServices(
         LocalDeployment(local.facility),
         backend="gcs",
@@ -116,9 +114,10 @@ def gcs_archive(local: Local) -> Iterator[tuple[ArchiveServices, ObjectStore]]:
     )
     objectstore.ensure_buckets(local.facility.settings, local.facility.credentials, services.bucket)
     try:
-        yield services, services.store()
+        yield services
     finally:
-        local.facility.supervisor.stop(services.server_spec())
+        for spec in services.specs():
+            local.facility.supervisor.stop(spec)
 
 
 def write(results: dict[str, Any], name: str) -> int:

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 
 from benchmarks.figures import VisitResult
 from benchmarks.harness import Local
+from localfacility.services import ArchiveServices
 from services.common import logs
 from services.common.offsets import topic_end_offsets
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER, decode
@@ -95,18 +96,20 @@ def _end_offsets(config: dict[str, Any], topic: str) -> dict[int, int]:
 
 
 class LagSampler(threading.Thread):
-    """How many alerts of the topic the archive ingester has not committed yet, twice a second
-    from the start of the visit: the topic's current end against the ingester's commits."""
+    """How many alerts of the topic an archive ingester (the stack's by default) has not committed
+    yet, twice a second from the start of the visit: the topic's current end against its commits."""
 
-    def __init__(self, admin_config: dict[str, Any], topic: str, began: float) -> None:
+    def __init__(
+        self, admin_config: dict[str, Any], topic: str, began: float, group: str = "archive-ingester"
+    ) -> None:
         super().__init__(daemon=True)
-        self.admin_config, self.topic, self.began = admin_config, topic, began
+        self.admin_config, self.topic, self.began, self.group = admin_config, topic, began, group
         self.samples: list[tuple[float, int]] = []
         self.stop = threading.Event()
 
     def _lag(self, consumer: Consumer, admin: AdminClient) -> int:
         end = topic_end_offsets(consumer, self.topic)
-        futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions("archive-ingester")])
+        futures = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(self.group)])
         committed = {
             tp.partition: tp.offset
             for tp in next(iter(futures.values())).result(timeout=30).topic_partitions
@@ -208,3 +211,46 @@ def archive_a_visit(local: Local, count: int, factory: AlertFactory) -> list[int
     lag.stop.set()
     lag.join()
     return list(range(first_id, first_id + count))
+
+
+def ingester_draining(local: Local, services: ArchiveServices) -> dict[str, float]:
+    """Start `services`' ingester, a consumer group of its own, on the alert topic's backlog and
+    wait until it has committed all of it: its CPU per alert archived, counted from its first
+    archived batch (start-up left out), and the most memory it held."""
+    topic = local.outputs.alert_topics[0]
+    services.metrics_file.unlink(missing_ok=True)  # a run before this one's figures
+    process = psutil.Process(local.facility.supervisor.start(services.ingester_spec())[0])
+    lag = LagSampler(local.admin_config, topic, time.time(), group=services.ingester_name)
+    lag.start()
+    first: tuple[float, float] | None = None  # alerts archived and CPU seconds at the first batch
+    rss = 0
+    deadline = time.time() + 900
+    try:
+        while True:
+            alerts = ingest_metrics(services).get("alertdist_archive_alerts_total", 0.0)
+            cpu = sum(process.cpu_times()[:2])
+            rss = max(rss, process.memory_info().rss)
+            if first is None and alerts > 0:
+                first = (alerts, cpu)
+            if first is not None and lag.samples and lag.samples[-1][1] == 0:
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"{services.ingester_name} did not drain {topic} in 900 s")
+            time.sleep(0.5)
+    finally:
+        lag.stop.set()
+        lag.join()
+    assert first is not None
+    return {
+        "alerts": alerts - first[0],
+        "cpu_ms_per_alert": (cpu - first[1]) / (alerts - first[0]) * 1000,
+        "rss_mib_max": rss / 2**20,
+    }
+
+
+def ingest_metrics(services: ArchiveServices) -> dict[str, float]:
+    """The ingester's figures from its metrics file; empty before its first batch."""
+    if not services.metrics_file.exists():
+        return {}
+    pairs = (line.split() for line in services.metrics_file.read_text().splitlines() if line)
+    return {name: float(value) for name, value in pairs}

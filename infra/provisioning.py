@@ -33,17 +33,33 @@ class Cost:
 
 
 # From the runs of MEASURED_ON (benchmarks/results/visits.json and archive.json), 40,000-alert
-# visits with seven brokers fetching: CPU per alert archived (the ingester, S3 store), per alert
-# served by the single route under wrk at 64 connections (archive server: 108% of a core at 531
-# requests/s over 20 s), per alert and replica for a Kafka node serving the producer, seven readers and the
-# ingester (0.81 and 0.87 ms), per alert produced (the benchmark's process, its samplers
-# included: an upper bound). Memory: the most each process held.
+# visits with seven brokers fetching: CPU per alert and replica for a Kafka node serving the
+# producer, seven readers and the ingester (0.81 and 0.87 ms), per alert produced (the benchmark's
+# process, its samplers included: an upper bound). Memory: the most each process held.
 MEASURED = {
     "producer": Cost(cpu_ms_per_alert=1.1, memory_mib=1920),
-    "archive-ingester": Cost(cpu_ms_per_alert=1.3, memory_mib=356),
-    "archive-server": Cost(cpu_ms_per_alert=2.0, memory_mib=64),
     "kafka-broker": Cost(cpu_ms_per_alert=0.85, memory_mib=1114),
 }
+# The archive's costs depend on its object store. The ingester: CPU per alert archived, on S3 in
+# those visits, on GCS while an ingester of its own drained the alert topic (archive.json
+# "gcs_ingester": 2.80 and 3.03 ms over 20,510 and 9,500 alerts). The server: CPU per alert served
+# by the single route under wrk at 64 connections, the most of three runs on each store
+# (archive.json: 1.20-1.52 ms on S3, 1.07-1.24 ms on GCS, at 730-956 and 867-1,033 alerts/s).
+MEASURED_ON_STORE = {
+    "s3": {
+        "archive-ingester": Cost(cpu_ms_per_alert=1.3, memory_mib=356),
+        "archive-server": Cost(cpu_ms_per_alert=1.5, memory_mib=64),
+    },
+    "gcs": {
+        "archive-ingester": Cost(cpu_ms_per_alert=3.0, memory_mib=363),
+        "archive-server": Cost(cpu_ms_per_alert=1.25, memory_mib=64),
+    },
+}
+
+
+def cost(component: str, store: str) -> Cost:
+    """A component's measured cost at a facility whose archive is on `store` (s3 or gcs)."""
+    return MEASURED_ON_STORE[store].get(component) or MEASURED[component]
 
 
 @dataclass(frozen=True)
@@ -66,21 +82,22 @@ class Need:
         return self.declared_replicas < self.replicas or self.declared_cores < self.cores
 
 
-def memory_needed(component: str) -> int:
+def memory_needed(component: str, store: str) -> int:
     """A replica's memory request: its measured resident memory and half again."""
-    return math.ceil(MEASURED[component].memory_mib * 1.5)
+    return math.ceil(cost(component, store).memory_mib * 1.5)
 
 
 def _need(
     component: str,
+    store: str,
     load: str,
     alerts_per_s: float,
     cores_per_replica: float,
     declared: tuple[int, float | None],
 ) -> Need:
-    cores = alerts_per_s * MEASURED[component].cpu_ms_per_alert / 1000 * HEADROOM
+    cores = alerts_per_s * cost(component, store).cpu_ms_per_alert / 1000 * HEADROOM
     replicas = max(1, math.ceil(cores / cores_per_replica))
-    return Need(component, load, alerts_per_s, cores, replicas, memory_needed(component), *declared)
+    return Need(component, load, alerts_per_s, cores, replicas, memory_needed(component, store), *declared)
 
 
 def needs(config: StackConfig) -> list[Need]:
@@ -89,6 +106,7 @@ def needs(config: StackConfig) -> list[Need]:
     if config.kafka is None or config.archive is None:
         raise ValueError(f"the {config.facility} stack runs no facility components to provision")
     kafka, archive = config.kafka, config.archive
+    store = archive.bucket.kind
     if isinstance(kafka, KafkaClusterSpec):
         broker_cores = cpu_cores(kafka.broker_resources.cpu)
         brokers: tuple[int, float | None] = (kafka.replicas, kafka.replicas * broker_cores)
@@ -101,13 +119,17 @@ def needs(config: StackConfig) -> list[Need]:
     table = []
     for load, alerts in LOADS.items():
         rate = alerts / VISIT_SECONDS
-        table.append(_need("archive-ingester", load, rate, ingester_cores, ingester))
-        table.append(_need("kafka-broker", load, rate * config.replication.factor, broker_cores, brokers))
+        table.append(_need("archive-ingester", store, load, rate, ingester_cores, ingester))
+        table.append(
+            _need("kafka-broker", store, load, rate * config.replication.factor, broker_cores, brokers)
+        )
         if config.producer.enabled:
             producer = (1, config.producer.resources.cores)
-            table.append(_need("producer", load, rate, min(PYTHON_PROCESS_CORES, producer[1]), producer))
+            table.append(
+                _need("producer", store, load, rate, min(PYTHON_PROCESS_CORES, producer[1]), producer)
+            )
     server_cores = min(PYTHON_PROCESS_CORES, archive.server_resources.cores)
-    table.append(_need("archive-server", "backfill", BACKFILL_ALERTS_PER_S, server_cores, server))
+    table.append(_need("archive-server", store, "backfill", BACKFILL_ALERTS_PER_S, server_cores, server))
     return table
 
 
@@ -130,17 +152,18 @@ def problems(config: StackConfig) -> list[str]:
     if isinstance(config.kafka, KafkaClusterSpec):
         memory["kafka-broker"] = memory_mib(config.kafka.broker_resources.memory)
     for component, declared in memory.items():
-        if declared < memory_needed(component):
-            found.append(
-                f"{component} requests {declared} MiB of memory; it needs {memory_needed(component)} MiB"
-            )
+        needed = memory_needed(component, archive.bucket.kind)
+        if declared < needed:
+            found.append(f"{component} requests {declared} MiB of memory; it needs {needed} MiB")
     return found
 
 
 def render(config: StackConfig) -> str:
+    table = needs(config)
+    assert config.archive is not None  # needs() refuses a stack without one
     lines = [
-        f"Provisioning for the {config.facility} stack: a visit every {VISIT_SECONDS:.0f} s, "
-        f"headroom x{HEADROOM:.0f}; costs measured on {MEASURED_ON}",
+        f"Provisioning for the {config.facility} stack, its archive on {config.archive.bucket.kind}: "
+        f"a visit every {VISIT_SECONDS:.0f} s, headroom x{HEADROOM:.0f}; costs measured on {MEASURED_ON}",
         "",
         "| component | load | alerts/s | cores | replicas | memory a replica | declared |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -150,7 +173,7 @@ def render(config: StackConfig) -> str:
         "Kafka's memory is its JVM's; a broker's request (16Gi by default) leaves the rest to the page",
         "cache, which serves the brokers' reads of the latest visits.",
     ]
-    for need in needs(config):
+    for need in table:
         if need.declared_cores is None:
             declared = (
                 f"{need.declared_replicas}, the facility's (taken as {BROKER_RESOURCES.cpu}-core brokers)"

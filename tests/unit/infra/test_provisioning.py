@@ -32,6 +32,14 @@ def test_the_facility_stacks_declare_what_the_table_asks(stack: str) -> None:
     config = load_stack(stack)
     assert provisioning.problems(config) == []
     assert not [need for need in provisioning.needs(config) if need.short]
+    # ... and no more: each declared component has the replicas its busiest load asks for.
+    asked: dict[str, int] = {}
+    declared: dict[str, int] = {}
+    for need in provisioning.needs(config):
+        if need.declared_cores is not None:  # a shared Kafka is the facility's to size
+            asked[need.component] = max(asked.get(need.component, 0), need.replicas)
+            declared[need.component] = need.declared_replicas
+    assert declared == asked
 
 
 def test_the_peak_visit_needs_four_times_the_average() -> None:
@@ -41,9 +49,26 @@ def test_the_peak_visit_needs_four_times_the_average() -> None:
         assert peak.alerts_per_s == pytest.approx(4 * average.alerts_per_s)
         assert peak.cores == pytest.approx(4 * average.cores)
     ingester = table[("archive-ingester", "peak")]
-    expected = 40_000 / 37 * provisioning.MEASURED["archive-ingester"].cpu_ms_per_alert / 1000 * 2
+    expected = 40_000 / 37 * provisioning.cost("archive-ingester", "gcs").cpu_ms_per_alert / 1000 * 2
     assert ingester.cores == pytest.approx(expected)
     assert ingester.replicas == math.ceil(expected)  # one core a Python process
+
+
+def test_the_archive_is_costed_on_its_own_store() -> None:
+    """idf's archive is on GCS, usdf's on S3: the same stack moved to S3 is costed as S3."""
+    on_gcs = load_stack("idf")
+    on_s3 = with_archive("idf", bucket={"kind": "s3", "name": "archive", "endpoint": "https://s3.example"})
+    for config, store in ((on_gcs, "gcs"), (on_s3, "s3")):
+        table = {(need.component, need.load): need for need in provisioning.needs(config)}
+        for component, load, rate in (
+            ("archive-ingester", "peak", 40_000 / 37),
+            ("archive-server", "backfill", 1_500),
+        ):
+            expected = rate * provisioning.cost(component, store).cpu_ms_per_alert / 1000 * 2
+            assert table[(component, load)].cores == pytest.approx(expected)
+        broker = provisioning.cost("kafka-broker", store)
+        assert broker == provisioning.MEASURED["kafka-broker"]  # Kafka's cost is the same on either
+    assert provisioning.cost("archive-ingester", "gcs") != provisioning.cost("archive-ingester", "s3")
 
 
 def test_kafka_counts_every_replica_of_a_partition() -> None:
@@ -70,7 +95,7 @@ def test_more_cores_a_replica_do_not_help_a_python_process() -> None:
 
 def test_too_little_memory_is_named() -> None:
     config = with_archive("usdf", serverResources={"cpu": "1", "memory": "64Mi"})
-    needed = provisioning.memory_needed("archive-server")
+    needed = provisioning.memory_needed("archive-server", "s3")
     assert f"archive-server requests 64 MiB of memory; it needs {needed} MiB" in provisioning.problems(config)
 
 
@@ -114,8 +139,8 @@ def test_pulumi_up_warns_of_a_shortfall_and_goes_on(monkeypatch: pytest.MonkeyPa
     """An ingester ten times as costly as measured: the deploy warns with the fix, and still declares."""
     warned: list[str] = []
     monkeypatch.setattr(infra.program.pulumi.log, "warn", lambda message, *_a, **_k: warned.append(message))
-    costly = provisioning.Cost(10 * provisioning.MEASURED["archive-ingester"].cpu_ms_per_alert, 356)
-    monkeypatch.setitem(provisioning.MEASURED, "archive-ingester", costly)
+    costly = provisioning.Cost(10 * provisioning.cost("archive-ingester", "gcs").cpu_ms_per_alert, 356)
+    monkeypatch.setitem(provisioning.MEASURED_ON_STORE["gcs"], "archive-ingester", costly)
     run = run_program("idf")
     assert any(w.startswith("provisioning: archive-ingester at the peak load") for w in warned), warned
     assert any(w.endswith("(scripts/provisioning idf)") for w in warned)
