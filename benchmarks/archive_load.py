@@ -102,7 +102,20 @@ def archive_server(url: str, ids: list[int], servers: dict[str, int], seconds: i
     bulk["ids_per_request"] = per_request
     bulk["alerts_per_s"] = round(bulk["requests_per_s"] * per_request, 1)
     bulk["megabytes_per_s"] = round(bulk["bytes"] / bulk["seconds"] / 1e6, 1)
-    return {"single": single, "bulk": bulk}
+    return {"single": cpu_budget(single), "bulk": cpu_budget(bulk)}
+
+
+def cpu_budget(figures: dict[str, Any]) -> dict[str, Any]:
+    """Each process's CPU milliseconds per alert served (server, store and wrk), and the most
+    alerts/s this box's cores could serve at that cost, were every core busy with nothing else."""
+    percents = {**figures["server_cpu_percent"], "wrk": figures["wrk_cpu_percent"]}
+    per_alert = {name: percent * 10 / figures["alerts_per_s"] for name, percent in percents.items()}
+    total = sum(per_alert.values())
+    figures["cpu_ms_per_alert"] = {name: round(ms, 3) for name, ms in per_alert.items()} | {
+        "total": round(total, 3)
+    }
+    figures["alerts_per_s_if_every_core_served"] = round((os.cpu_count() or 1) * 1000 / total)
+    return figures
 
 
 def assert_bulk_matches_single(url: str, ids: list[int]) -> None:
