@@ -227,7 +227,7 @@ def ingester_draining(local: Local, services: ArchiveServices) -> dict[str, floa
     deadline = time.time() + 900
     try:
         while True:
-            alerts = ingest_metrics(services).get("alertdist_archive_alerts_total", 0.0)
+            alerts = services.ingester_metrics().get("alertdist_archive_alerts_total", 0.0)
             cpu = sum(process.cpu_times()[:2])
             rss = max(rss, process.memory_info().rss)
             if first is None and alerts > 0:
@@ -246,11 +246,3 @@ def ingester_draining(local: Local, services: ArchiveServices) -> dict[str, floa
         "cpu_ms_per_alert": (cpu - first[1]) / (alerts - first[0]) * 1000,
         "rss_mib_max": rss / 2**20,
     }
-
-
-def ingest_metrics(services: ArchiveServices) -> dict[str, float]:
-    """The ingester's figures from its metrics file; empty before its first batch."""
-    if not services.metrics_file.exists():
-        return {}
-    pairs = (line.split() for line in services.metrics_file.read_text().splitlines() if line)
-    return {name: float(value) for name, value in pairs}

@@ -54,6 +54,13 @@ class ArchiveServices:
     def metrics_file(self) -> Path:
         return self.deployment.facility.settings.run_dir / f"{self.ingester_name}.prom"
 
+    def ingester_metrics(self) -> dict[str, float]:
+        """The ingester's figures, read from its metrics file; empty before its first batch."""
+        if not self.metrics_file.exists():
+            return {}
+        pairs = (line.split() for line in self.metrics_file.read_text().splitlines() if line)
+        return {name: float(value) for name, value in pairs}
+
     def archive_url(self) -> str:
         s = self.deployment.facility.settings
         return f"http://{s.host}:{self.server_port or s.archive_server_port}"

@@ -27,13 +27,6 @@ TOPIC = "alerts-simulated"
 FACTORY = AlertFactory.from_package()
 
 
-def read_metrics_file(services: ArchiveServices) -> dict[str, float]:
-    if not services.metrics_file.exists():
-        return {}
-    pairs = (line.split() for line in services.metrics_file.read_text().splitlines() if line)
-    return {name: float(value) for name, value in pairs}
-
-
 def produce(outputs: dict[str, Any], count: int) -> int:
     """`count` realistic alerts by the producer's user; returns the first diaSourceId."""
     first_id = time.time_ns() // 1000
@@ -64,10 +57,10 @@ def test_each_backend_archives_and_serves_alerts_byte_identical(
     assert httpx.get(f"{url}/v1/schemas/{FACTORY.schema_id}").json()["type"] == "record"
     # Ingester metrics: exactly what it archived since it started at the topics' end.
     deadline = time.monotonic() + 30
-    while read_metrics_file(services).get("alertdist_archive_alerts_total", 0) < count:
-        assert time.monotonic() < deadline, read_metrics_file(services)
+    while services.ingester_metrics().get("alertdist_archive_alerts_total", 0) < count:
+        assert time.monotonic() < deadline, services.ingester_metrics()
         time.sleep(0.5)
-    metrics = read_metrics_file(services)
+    metrics = services.ingester_metrics()
     assert metrics["alertdist_archive_alerts_total"] == count
     # The bulk route: the whole visit and an unknown id, in the order asked, byte for byte.
     asked = [*reversed(range(first_id, first_id + count)), 1]
@@ -131,12 +124,12 @@ def test_killing_the_ingester_mid_batch_loses_nothing_and_replays_identically(
     spec = services.ingester_spec()
     pid, _ = facility.supervisor.start(spec)
     deadline = time.monotonic() + 120
-    while read_metrics_file(services).get("alertdist_archive_batches_total", 0) < 1:
+    while services.ingester_metrics().get("alertdist_archive_batches_total", 0) < 1:
         assert time.monotonic() < deadline, "the ingester archived no batch"
         time.sleep(0.02)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-    archived_before_kill = read_metrics_file(services)["alertdist_archive_alerts_total"]
+    archived_before_kill = services.ingester_metrics()["alertdist_archive_alerts_total"]
     assert 0 < archived_before_kill < count, "the kill must land while alerts remain"
 
     # Never committed past what it wrote: every committed alert is in the store, intact.

@@ -48,7 +48,7 @@ from .kafka_helpers import (
     read_from,
     start_group_at,
 )
-from .test_archive import FACTORY, TOPIC, expected_object, produce, read_metrics_file
+from .test_archive import FACTORY, TOPIC, expected_object, produce
 from .test_services import kafka_settings
 
 DEAD_LETTER = "alert-archive-dead-letter"
@@ -179,7 +179,7 @@ def test_object_store_outage_pauses_the_ingester_and_loses_nothing(
     try:
         first_id = produce(local_stack, 400)
         wait_until(
-            lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= 2,
+            lambda: archive.ingester_metrics().get("alertdist_archive_retries_total", 0) >= 2,
             60,
             "the ingester retries the store",
         )
@@ -208,7 +208,7 @@ def test_registry_outage_pauses_the_ingester_and_loses_nothing(
         before = committed_offsets(facility, archive.ingester_name)
         first_id = produce(local_stack, 200)
         wait_until(
-            lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= 2,
+            lambda: archive.ingester_metrics().get("alertdist_archive_retries_total", 0) >= 2,
             60,
             "the ingester retries the registry",
         )
@@ -341,7 +341,7 @@ def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
     [write] = allow(bad_input.kafka.username, ResourceType.TOPIC, DEAD_LETTER, AclOperation.WRITE)
     client = admin(facility)
     before = end_offsets(facility, [DEAD_LETTER])
-    retries = read_metrics_file(archive).get("alertdist_archive_retries_total", 0)
+    retries = archive.ingester_metrics().get("alertdist_archive_retries_total", 0)
     markers = [uuid.uuid4().bytes for _ in range(3)]
     good_id = time.time_ns() // 1000
     for future in client.delete_acls([exact_filter(write)]).values():
@@ -353,7 +353,7 @@ def test_dead_letters_are_sent_once_through_a_dead_letter_outage(
         producer.produce(topic, FACTORY.encoded(good_id))
         assert producer.flush(30) == 0
         wait_until(
-            lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= retries + 2,
+            lambda: archive.ingester_metrics().get("alertdist_archive_retries_total", 0) >= retries + 2,
             90,
             "the ingester retries the dead-letter topic",
         )
@@ -413,7 +413,7 @@ def test_a_full_object_store_commits_nothing_unwritten_and_recovers_when_space_r
             facility.supervisor.start(archive.ingester_spec())
             first_id = produce(local_stack, 300)
             wait_until(
-                lambda: read_metrics_file(archive).get("alertdist_archive_retries_total", 0) >= 2,
+                lambda: archive.ingester_metrics().get("alertdist_archive_retries_total", 0) >= 2,
                 90,
                 "the ingester meets the full store and retries",
             )
