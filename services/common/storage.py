@@ -8,11 +8,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from isal import igzip
 
 from services.common.settings import ArchiveSettings
+
+if TYPE_CHECKING:
+    from obstore.store import RetryConfig
 
 ALERT_CONTENT_TYPE = "application/vnd.lsst.alert+avro"
 SCHEMA_CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -123,6 +126,22 @@ class ObjectStore(Protocol):
         ...
 
 
+# How both obstore clients talk to their store: one retry, within 30 s.
+OBSTORE_RETRY: RetryConfig = {"max_retries": 1, "retry_timeout": timedelta(seconds=30)}
+
+
+def obstore_client_options(endpoint: str | None, max_connections: int) -> dict[str, str | dict[str, str]]:
+    """obstore's HTTP settings for either store; plain HTTP only to a local server on http://."""
+    options: dict[str, str | dict[str, str]] = {
+        "timeout": "30s",
+        "connect_timeout": "5s",
+        "pool_max_idle_per_host": str(max_connections),
+    }
+    if endpoint is not None and endpoint.startswith("http://"):
+        options["allow_http"] = "true"
+    return options
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
@@ -142,9 +161,6 @@ class S3Store:
         from obstore.store import S3Store as Client
 
         self.bucket = bucket
-        options = {"timeout": "30s", "connect_timeout": "5s", "pool_max_idle_per_host": str(max_connections)}
-        if endpoint is not None and endpoint.startswith("http://"):
-            options["allow_http"] = "true"
         keys = {}
         if credentials is not None:
             keys = {"access_key_id": credentials[0], "secret_access_key": credentials[1]}
@@ -152,8 +168,8 @@ class S3Store:
             bucket,
             endpoint=endpoint,
             virtual_hosted_style_request=endpoint is None,  # on-prem stores want path-style
-            client_options=options,  # type: ignore[arg-type]
-            retry_config={"max_retries": 1, "retry_timeout": timedelta(seconds=30)},
+            client_options=obstore_client_options(endpoint, max_connections),  # type: ignore[arg-type]
+            retry_config=OBSTORE_RETRY,
             **keys,  # type: ignore[arg-type]
         )
 
@@ -217,15 +233,9 @@ def gcs_reader_options(endpoint: str | None, max_connections: int) -> dict[str, 
     otherwise decompresses an object stored with Content-Encoding gzip on the way out
     (decompressive transcoding, cloud.google.com/storage/docs/transcoding), and the emulator
     does too (tests/integration/test_archive.py pins it)."""
-    options: dict[str, str | dict[str, str]] = {
-        "timeout": "30s",
-        "connect_timeout": "5s",
-        "pool_max_idle_per_host": str(max_connections),
-        "default_headers": {"Accept-Encoding": "gzip"},
+    return obstore_client_options(endpoint, max_connections) | {
+        "default_headers": {"Accept-Encoding": "gzip"}
     }
-    if endpoint is not None and endpoint.startswith("http://"):
-        options["allow_http"] = "true"
-    return options
 
 
 def is_missing_bucket(error: str) -> bool:
@@ -276,7 +286,7 @@ class GcsStore:
             bucket,
             config=gcs_reader_config(endpoint),  # type: ignore[arg-type]
             client_options=gcs_reader_options(endpoint, max_connections),  # type: ignore[arg-type]
-            retry_config={"max_retries": 1, "retry_timeout": timedelta(seconds=30)},
+            retry_config=OBSTORE_RETRY,
         )
 
     def put(
