@@ -38,6 +38,8 @@ class Registered:
     inputs: dict[str, Any]
     wire: dict[str, Any]  # serialized inputs, secrets still wrapped
     retain_on_delete: bool = False
+    protect: bool = False
+    dependencies: tuple[str, ...] = ()  # URNs of its explicit dependencies
 
     @property
     def parent_type(self) -> str:
@@ -73,7 +75,9 @@ class _Mocks(Mocks):
         return {}, None
 
 
-class _RecordingMonitor(MockMonitor):
+class RecordingMonitor(MockMonitor):
+    """Records what a program registers, with its options, as the engine receives it."""
+
     def __init__(self) -> None:
         super().__init__(_Mocks())
         self.recorded: list[Registered] = []
@@ -90,6 +94,8 @@ class _RecordingMonitor(MockMonitor):
                     inputs=unwrap_secrets(self.resources[response.urn].state),
                     wire=json_format.MessageToDict(request.object),
                     retain_on_delete=request.retainOnDelete,
+                    protect=request.protect,
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response
@@ -121,7 +127,7 @@ def run_program(stack: str) -> ProgramRun:
     plain = project_values(read_config_values(stack_file(stack)))
     secret_values, placeholders = placeholder_secrets(stack)
     all_values = {f"{PROJECT}:{k}": v for k, v in as_pulumi_config({**plain, **secret_values}).items()}
-    monitor = _RecordingMonitor()
+    monitor = RecordingMonitor()
     pulumi.runtime.set_mocks(
         _Mocks(), project="alert-distribution", stack=stack, preview=False, monitor=monitor
     )

@@ -5,26 +5,65 @@ Used on the mocks' record (tests/unit) and on the YAML the engine renders (tests
 from __future__ import annotations
 
 import os
+import shutil
+import tarfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import pytest
 import yaml
 
 KUBERNETES_VERSION = "1.33.0"
 REPO = Path(__file__).resolve().parents[1]
 
 
+STRIMZI_SOURCES = REPO.parent / "shared" / "strimzi"  # git archives of each release (its README)
+CRD_CACHE = REPO / ".run" / "strimzi-crds"
+
+
 def crd_dir(chart_version: str) -> Path | None:
-    """The Strimzi CRD files for a chart version, where this machine has them."""
-    roots = [os.environ.get("ALERTDIST_STRIMZI_CRDS"), REPO.parent / "shared" / "strimzi-crds"]
-    for root in filter(None, roots):
-        candidate = Path(root) / chart_version
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The Strimzi CRD files for a chart version: ALERTDIST_STRIMZI_CRDS/<version>, or extracted
+    once from the release's source archive in ../shared/strimzi/ (packaging/install/cluster-operator/
+    holds each release's CRDs), where this machine has it."""
+    override = os.environ.get("ALERTDIST_STRIMZI_CRDS")
+    if override and (Path(override) / chart_version).is_dir():
+        return Path(override) / chart_version
+    target = CRD_CACHE / chart_version
+    if target.is_dir():
+        return target
+    archive = STRIMZI_SOURCES / f"strimzi-kafka-operator-{chart_version}.tar.gz"
+    if not archive.is_file():
+        return None
+    prefix = f"strimzi-kafka-operator-{chart_version}/packaging/install/cluster-operator/"
+    partial = target.with_name(f"{chart_version}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            name = member.name.removeprefix(prefix)
+            if member.isfile() and member.name.startswith(prefix) and "-Crd-" in name and "/" not in name:
+                source = tar.extractfile(member)
+                assert source is not None
+                (partial / name).write_bytes(source.read())
+    partial.rename(target)
+    return target
+
+
+def require_crds(chart_version: str) -> Path:
+    """The CRDs, or a skip that says what to provide; in CI their absence fails the run."""
+    directory = crd_dir(chart_version)
+    if directory is None:
+        message = (
+            f"Strimzi {chart_version} CRDs not found: put the release's source archive in {STRIMZI_SOURCES} "
+            "or set ALERTDIST_STRIMZI_CRDS to a folder holding <version>/*.yaml"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return directory
 
 
 def _closed(schema: Any) -> Any:

@@ -88,7 +88,7 @@ def deployment(
 ) -> Manifest:
     """A Deployment of one container, running as the service account named after the app, its
     replicas spread over nodes, its `metrics` port announced to Prometheus."""
-    pod_spec: Manifest = {"serviceAccountName": app, "containers": [pod_container]}
+    pod_spec: Manifest = {"serviceAccountName": app, **pod_security(), "containers": [pod_container]}
     if volumes:
         pod_spec["volumes"] = volumes
     if replicas > 1:
@@ -109,6 +109,16 @@ def deployment(
             "template": {"metadata": pod_meta, "spec": pod_spec},
         },
     }
+
+
+def pod_security() -> Manifest:
+    """What every pod of ours sets apart from its containers. Service links off: the kubelet would
+    put `<SERVICE>_PORT` and the like for every Service of the namespace into the environment
+    (kubernetes pkg/kubelet/kubelet_pods.go, getServiceEnvVarMap, unless enableServiceLinks is
+    false), where an image may read them as its own settings (Confluent's registry does). The
+    default seccomp profile: Pod Security `restricted` refuses a pod without one
+    (kubernetes.io/docs/concepts/security/pod-security-standards, "Seccomp")."""
+    return {"enableServiceLinks": False, "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}
 
 
 def spread_over_nodes(match_labels: dict[str, str], hard: bool) -> Manifest:

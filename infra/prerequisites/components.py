@@ -25,15 +25,39 @@ def keep_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRes
     )
 
 
+# Strimzi's cluster operator runs its pods under the Baseline provider unless told otherwise; the
+# Restricted one adds what Pod Security `restricted` asks (seccomp RuntimeDefault, no privilege
+# escalation, non-root, all capabilities dropped). No chart value sets it, so it goes in through
+# `extraEnvs` (strimzi-kafka-operator 0.51.0 and 1.2.0: cluster-operator/src/main/java/io/strimzi/operator/cluster/ClusterOperatorConfig.java,
+# STRIMZI_POD_SECURITY_PROVIDER_CLASS; helm-charts/helm3/strimzi-kafka-operator/values.yaml extraEnvs).
+RESTRICTED_PODS = {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}
+
+
+def strimzi_values(watched_namespace: str) -> dict[str, object]:
+    """The chart's values: watch the alert distribution namespace only, restricted pods."""
+    return {"watchNamespaces": [watched_namespace], "watchAnyNamespace": False, "extraEnvs": [RESTRICTED_PODS]}
+
+
 class StrimziOperator(pulumi.ComponentResource):
-    """Strimzi's operator (Helm chart, pinned), watching the alert distribution namespace only."""
+    """Strimzi's operator (Helm chart, pinned), watching the alert distribution namespace only.
+
+    The chart makes a RoleBinding in each watched namespace and creates none
+    (helm-charts/helm3/strimzi-kafka-operator/templates/020-, 023- and
+    031-RoleBinding-*.yaml at 0.51.0 and 1.2.0), so the watched namespace is made here, before
+    the chart, and protected: the main program only uses it, and deleting it would delete the
+    Kafka and its volumes' claims."""
 
     def __init__(
         self, name: str, spec: StrimziSpec, watched_namespace: str, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("alertdist:prerequisites:StrimziOperator", name, None, opts)
-        namespace = k8s.core.v1.Namespace(
+        operator_namespace = k8s.core.v1.Namespace(
             "namespace-strimzi", metadata={"name": spec.namespace}, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.watched_namespace = k8s.core.v1.Namespace(
+            f"namespace-{watched_namespace}",
+            metadata={"name": watched_namespace},
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         self.chart = k8s.helm.v4.Chart(
             "strimzi-operator",
@@ -41,8 +65,10 @@ class StrimziOperator(pulumi.ComponentResource):
             version=spec.chart_version,
             namespace=spec.namespace,
             repository_opts={"repo": STRIMZI_CHART_REPO},
-            values={"watchNamespaces": [watched_namespace], "watchAnyNamespace": False},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace], transforms=[keep_crds]),
+            values=strimzi_values(watched_namespace),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[operator_namespace, self.watched_namespace], transforms=[keep_crds]
+            ),
         )
         self.register_outputs({})
 

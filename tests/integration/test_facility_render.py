@@ -17,7 +17,7 @@ from infra.stackfile import load_stack, read_config_values, stack_file
 from localfacility.install import install_engine
 from localfacility.render import render_stack
 from localfacility.settings import FacilitySettings
-from tests.manifest_checks import crd_dir, is_strimzi, type_token, validate_core, validate_strimzi
+from tests.manifest_checks import is_strimzi, require_crds, type_token, validate_core, validate_strimzi
 from tests.unit.infra.test_program import FACILITY_STACKS, program
 
 SETTINGS = FacilitySettings()
@@ -51,8 +51,7 @@ def test_the_engine_writes_every_object_the_program_declares(stack: str) -> None
 def test_rendered_objects_match_strimzi_and_kubernetes(stack: str) -> None:
     chart = load_stack(stack).kafka.strimzi.chart_version  # type: ignore[union-attr]
     objects = rendered(stack)
-    if crd_dir(chart) is None:
-        pytest.skip(f"Strimzi {chart} CRDs are not on this machine")
+    require_crds(chart)
     for manifest in objects:
         if is_strimzi(manifest):
             validate_strimzi(manifest, chart)

@@ -1,10 +1,9 @@
-"""The Kafka cluster at a facility: its namespace, the node pools and the Kafka CR, reconciled by the
-Strimzi operator the prerequisites program installs (infra/prerequisites)."""
+"""The Kafka cluster at a facility: the node pools and the Kafka CR, reconciled by the Strimzi operator
+the prerequisites program installs (infra/prerequisites) in the namespace it makes."""
 
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra.components.kafka import manifests
 from infra.components.kubernetes import apply_manifest
@@ -12,7 +11,7 @@ from infra.config import KafkaClusterSpec
 
 
 class KafkaCluster(pulumi.ComponentResource):
-    """A KRaft Kafka cluster (controller and broker pools) in the facility's namespace."""
+    """A KRaft Kafka cluster (controller and broker pools) in the namespace the prerequisites made."""
 
     def __init__(
         self,
@@ -23,24 +22,14 @@ class KafkaCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("alertdist:kafka:KafkaCluster", name, None, opts)
-        self.namespace = k8s.core.v1.Namespace(
-            "namespace-alert-distribution",
-            metadata={"name": namespace},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         # Deleting the Kafka CR or a pool makes Strimzi delete the brokers (their volumes stay, as
-        # deleteClaim is false, but the cluster is gone): a deploy never does it, only a person.
-        kept = pulumi.ResourceOptions(retain_on_delete=True)
-        after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]).merge(kept)
-        apply_manifest(
-            manifests.metrics_config_map(cluster, namespace),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
-        )
-        self.node_pools = [
-            apply_manifest(pool, after_namespace) for pool in manifests.node_pools(cluster, namespace)
-        ]
+        # deleteClaim is false, but the cluster is gone): protected, so `destroy` and a rename stop
+        # before them, and retained should a person lift the protection.
+        kept = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        apply_manifest(manifests.metrics_config_map(cluster, namespace), pulumi.ResourceOptions(parent=self))
+        self.node_pools = [apply_manifest(pool, kept) for pool in manifests.node_pools(cluster, namespace)]
         self.kafka = apply_manifest(
             manifests.kafka(cluster, namespace, max_message_bytes),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.node_pools]).merge(kept),
+            pulumi.ResourceOptions(depends_on=self.node_pools).merge(kept),
         )
         self.register_outputs({"kafka": self.kafka.id})

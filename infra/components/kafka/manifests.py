@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from infra.components.kubernetes import Manifest, meta, spread_over_nodes
-from infra.config import KafkaClusterSpec, PoolResourcesSpec, StorageSpec
+from infra.config import ExternalListenerSpec, KafkaClusterSpec, PoolResourcesSpec, StorageSpec
 from infra.naming import EXTERNAL_PORT, INTERNAL_SCRAM_PORT, INTERNAL_TLS_PORT
 from infra.tables import ADMIN_USER
 
@@ -141,18 +141,40 @@ def metrics_config_name(cluster: KafkaClusterSpec) -> str:
     return f"{cluster.name}-kafka-metrics"
 
 
-def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> Manifest:
-    """The Kafka CR: KRaft, SCRAM inside and out, mTLS for services, simple authorization."""
-    external = cluster.external
-    bootstrap: dict[str, Any] = {"host": external.bootstrap_host}
+# The DNS name of a LoadBalancer Service, for external-dns (kubernetes-sigs/external-dns,
+# docs/annotations/annotations.md); without external-dns the record is made by hand.
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+
+
+def external_listener_configuration(external: ExternalListenerSpec) -> dict[str, Any]:
+    """Bootstrap and per-broker LoadBalancers. Strimzi refuses `host` on them: ListenersValidator
+    (cluster-operator/src/main/java/io/strimzi/operator/cluster/model/ListenersValidator.java,
+    validateBootstrapHost and validateBrokerHost, at 0.51.0 and 1.2.0) allows `bootstrap.host` and
+    `brokers[].host` only on Route, Ingress and TLSRoute listeners, and the Kafka never reconciles.
+    So each broker advertises its DNS name (`advertisedHost`, as phalanx's sasquatch chart
+    applications/sasquatch/charts/strimzi-kafka/templates/kafka.yaml does), the bootstrap's name is
+    a certificate SAN (`alternativeNames`), and both names reach DNS by annotation."""
+    bootstrap: dict[str, Any] = {
+        "alternativeNames": [external.bootstrap_host],
+        "annotations": {EXTERNAL_DNS_HOSTNAME: external.bootstrap_host},
+    }
     if external.bootstrap_ip:
         bootstrap["loadBalancerIP"] = external.bootstrap_ip
     brokers = []
     for broker_id, host in enumerate(external.broker_hosts):
-        entry: dict[str, Any] = {"broker": broker_id, "advertisedHost": host, "host": host}
+        entry: dict[str, Any] = {
+            "broker": broker_id,
+            "advertisedHost": host,
+            "annotations": {EXTERNAL_DNS_HOSTNAME: host},
+        }
         if external.broker_ips:
             entry["loadBalancerIP"] = external.broker_ips[broker_id]
         brokers.append(entry)
+    return {"bootstrap": bootstrap, "brokers": brokers}
+
+
+def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> Manifest:
+    """The Kafka CR: KRaft, SCRAM inside and out, mTLS for services, simple authorization."""
     rf = cluster.replication_factor
     isr = cluster.min_insync_replicas
     return {
@@ -183,7 +205,7 @@ def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> 
                         "type": "loadbalancer",
                         "tls": False,
                         "authentication": {"type": "scram-sha-512"},
-                        "configuration": {"bootstrap": bootstrap, "brokers": brokers},
+                        "configuration": external_listener_configuration(cluster.external),
                     },
                 ],
                 "authorization": {"type": "simple", "superUsers": [ADMIN_USER]},

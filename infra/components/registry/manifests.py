@@ -6,7 +6,15 @@ import hashlib
 from typing import Any
 
 from alertdist_common.schemas import available_versions, schema_json
-from infra.components.kubernetes import Manifest, app_labels, container, deployment, meta, secret_env
+from infra.components.kubernetes import (
+    Manifest,
+    app_labels,
+    container,
+    deployment,
+    meta,
+    pod_security,
+    secret_env,
+)
 from infra.config import ContainerResourcesSpec, RegistrySpec
 from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
 from infra.tables import REGISTRY_TOPIC
@@ -15,8 +23,10 @@ USER_SECRET_VOLUME = "kafka-user"  # noqa: S105 - a volume name
 CLUSTER_CA_VOLUME = "cluster-ca"
 
 # Confluent's images end with `USER appuser`, a name, created by a plain `useradd --no-log-init
-# --create-home --shell /bin/bash appuser` on UBI (confluentinc/common-docker, base/Dockerfile.ubi9):
-# the first regular user, so uid 1000 with its own group 1000 (UBI's UID_MIN and USERGROUPS_ENAB).
+# --create-home --shell /bin/bash appuser` on UBI (confluentinc/common-docker v7.9.2,
+# base/Dockerfile.ubi8; the 7.9.2 registry image is schema-registry-images v7.9.2
+# schema-registry/Dockerfile.ubi8): the first regular user, so uid 1000 with its own group 1000
+# (UBI's UID_MIN and USERGROUPS_ENAB).
 CONFLUENT_IMAGE_UID = 1000
 # Read by the image's start script (confluentinc/schema-registry bin/schema-registry-run-class),
 # not turned into a registry property; the container's memory limit is 2Gi.
@@ -31,10 +41,29 @@ SCHEMA_SYNC_RESOURCES = ContainerResourcesSpec(cpu="250m", memory="512Mi")
 REGISTRY_PUBLIC_ROUTES = ("schemas",)
 
 
+# The image's `configure` turns every SCHEMA_REGISTRY_* variable into a property (`dub template` of
+# schema-registry.properties.template, env_to_props('SCHEMA_REGISTRY_', ''), no exclusions) and exits
+# when SCHEMA_REGISTRY_PORT is set ("PORT is deprecated"; schema-registry-images v7.9.2,
+# schema-registry/include/etc/confluent/docker/configure). The kubelet injects exactly that variable
+# for a Service named `schema-registry` unless the pod turns service links off.
+ENV_PREFIX = "SCHEMA_REGISTRY_"
+
+
+def registry_property(variable: str) -> str:
+    """The registry property an environment variable becomes (`SCHEMA_REGISTRY_KAFKASTORE_GROUP_ID`
+    -> `kafkastore.group.id`), as the image's env_to_props does."""
+    return variable.removeprefix(ENV_PREFIX).lower().replace("_", ".")
+
+
 def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest:
-    """Confluent's registry, storing in `_schemas` over the internal mTLS listener."""
+    """Confluent's registry, storing in `_schemas` over the internal mTLS listener. Both of its
+    consumer groups carry its username, the one group its user may use: the store's reader
+    (`kafkastore.group.id`) and the leader election (`schema.registry.group.id`, default
+    `schema-registry`: SchemaRegistryConfig.SCHEMAREGISTRY_GROUP_ID_CONFIG, used by
+    KafkaGroupLeaderElector, schema-registry v7.9.2), which joins the group through the group
+    coordinator and so needs Read on it."""
     cluster_ca = f"{address.kafka_cluster}-cluster-ca-cert"
-    user = address.users.schema_registry  # its consumer group too
+    user = address.users.schema_registry
     env: list[dict[str, Any]] = [
         # Each replica advertises its own address, so a write forwarded to the leader reaches it
         # (as Rubin's strimzi-registry-operator does); a Service name would reach any replica.
@@ -48,6 +77,7 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL", "value": "SSL"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_TOPIC", "value": REGISTRY_TOPIC},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_GROUP_ID", "value": user},
+        {"name": "SCHEMA_REGISTRY_SCHEMA_REGISTRY_GROUP_ID", "value": user},
         {"name": "SCHEMA_REGISTRY_SCHEMA_COMPATIBILITY_LEVEL", "value": "none"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_LOCATION", "value": "/kafka-user/user.p12"},
         {"name": "SCHEMA_REGISTRY_KAFKASTORE_SSL_KEYSTORE_TYPE", "value": "PKCS12"},
@@ -102,7 +132,7 @@ def schema_sync_job(image: str, address: ClusterAddress) -> Manifest:
             "backoffLimit": 6,
             "template": {
                 "metadata": {"labels": app_labels(app)},
-                "spec": {"restartPolicy": "OnFailure", "containers": [sync]},
+                "spec": {"restartPolicy": "OnFailure", **pod_security(), "containers": [sync]},
             },
         },
     }

@@ -11,6 +11,7 @@ import pytest
 from infra.config import StackConfig
 from infra.prerequisites.components import CRD_TYPE, ArchiveBucket, StrimziOperator, keep_crds
 from infra.prerequisites.program import declare
+from infra.render import RecordingMonitor, run_program
 from infra.stack_secrets import S3Credentials
 from infra.stackfile import load_stack, model_from_values, project_values, read_config_values, stack_file
 from tests.unit.infra.conftest import RecordingMocks, when_declared
@@ -110,3 +111,30 @@ def test_the_chart_s_crds_are_protected_and_retained() -> None:
         opts=pulumi.ResourceOptions(),
     )
     assert keep_crds(deployment) is None
+
+
+def test_the_watched_namespace_is_made_protected_before_the_chart() -> None:
+    """The chart renders a RoleBinding into each watched namespace and makes none (Strimzi 0.51.0
+    and 1.2.0, helm-charts/helm3/strimzi-kafka-operator/templates/0{20,23,31}-RoleBinding-*.yaml):
+    on a first run the namespace must exist before the chart; the main program makes none."""
+    monitor = RecordingMonitor()
+    pulumi.runtime.set_mocks(RecordingMocks(), project="alert-distribution", stack="idf", monitor=monitor)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def declare_idf() -> pulumi.Output[Any]:
+        config = load_stack("idf")
+        assert config.kafka is not None
+        return when_declared(StrimziOperator("strimzi", config.kafka.strimzi, config.namespace))
+
+    declare_idf()
+    by_name = {r.name: r for r in monitor.recorded}
+    namespace = by_name["namespace-alert-distribution"]
+    assert namespace.inputs["metadata"]["name"] == load_stack("idf").namespace
+    assert namespace.protect
+    assert namespace.retain_on_delete
+    chart = by_name["strimzi-operator"]
+    assert namespace.urn in chart.dependencies
+    env = chart.inputs["values"]["extraEnvs"]
+    assert {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"} in env
+    main = run_program("idf")
+    assert not main.of_type("kubernetes:core/v1:Namespace")
