@@ -244,10 +244,23 @@ KafkaSpec = Annotated[
 ]
 
 
+class IngressTlsSpec(_Model):
+    """HTTPS at the ingress, its certificate signed by a cert-manager ClusterIssuer of the facility."""
+
+    cluster_issuer: str = Field(alias="clusterIssuer")
+
+
 class IngressSpec(_Model):
     host: str
     path_prefix: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] = Field(alias="pathPrefix")
     ingress_class: str = Field(default="nginx", alias="ingressClass")
+    tls: IngressTlsSpec | None = Field(default=None, description="without it the route is plain HTTP")
+
+    @property
+    def url(self) -> str:
+        """The public URL of what the ingress routes, with the scheme it really serves."""
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}{self.path_prefix.rstrip('/')}"
 
 
 class RegistrySpec(_Model):
@@ -338,6 +351,42 @@ class LocalEndpoints(_Model):
     )
 
 
+class FacilityRegistrySpec(_Model):
+    """A schema registry the facility runs: where the services reach it and where brokers read it."""
+
+    url: str = Field(description="inside the cluster, for the archive")
+    public_url: str = Field(alias="publicUrl", description="anonymous and read-only, for brokers")
+
+
+class FacilityOwnedSpec(_Model):
+    """What another deployment already runs on the facility's shared Kafka (at USDF, Rubin's phalanx
+    `sasquatch` application, synced by Argo CD). The stack reads these and never declares them: a
+    KafkaTopic or KafkaUser of the same name would fight its owner (Argo CD reverts it, a password
+    or retention changes under the brokers, and `destroy` would delete the owner's objects). Each
+    stays described in the stack (topics, brokers) for the outputs and the post-deploy checks."""
+
+    owner: str = Field(description="who manages these objects: named in messages and the runbook")
+    topics: list[str] = Field(default_factory=list, description="topics the owner declares")
+    broker_users: bool = Field(
+        default=False, alias="brokerUsers", description="the community brokers' users are the owner's"
+    )
+    password_secret: str | None = Field(
+        default=None,
+        alias="passwordSecret",
+        description="the owner's Secret, in the stack's namespace, holding each broker's password",
+    )
+    password_key: str = Field(default="{username}-password", alias="passwordKey")
+    registry: FacilityRegistrySpec | None = None
+
+    @model_validator(mode="after")
+    def _passwords_found(self) -> FacilityOwnedSpec:
+        if self.broker_users and self.password_secret is None:
+            raise ValueError("facilityOwned.brokerUsers needs passwordSecret: where the owner keeps them")
+        if "{username}" not in self.password_key:
+            raise ValueError("facilityOwned.passwordKey names each user's key with {username}")
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack declares, minus secrets (see infra.stack_secrets)."""
 
@@ -357,6 +406,7 @@ class StackConfig(_Model):
         description="the image of services/ (producer, archive, schema sync), pinned by the release workflow",
     )
     local: LocalEndpoints | None = None
+    facility_owned: FacilityOwnedSpec | None = Field(default=None, alias="facilityOwned")
 
     @model_validator(mode="after")
     def _facility_parts(self) -> StackConfig:
@@ -377,7 +427,27 @@ class StackConfig(_Model):
                 raise ValueError("minInsyncReplicas must be below the replication factor")
             self._ingresses_apart_from_kafka()
             self._topics_fit_on_disk()
+        if self.facility_owned is not None:
+            self._owned_parts_described()
         return self
+
+    def _owned_parts_described(self) -> None:
+        owned = self.facility_owned
+        assert owned is not None
+        if not isinstance(self.kafka, SharedKafkaSpec):
+            raise ValueError(
+                "facilityOwned describes another owner's objects on a shared Kafka (kafka.mode: shared)"
+            )
+        unknown = sorted(set(owned.topics) - {topic.name for topic in self.topics})
+        if unknown:
+            raise ValueError(f"facilityOwned.topics {unknown} must be described under topics")
+        if owned.registry is not None:
+            if "registry" in self.model_fields_set:
+                raise ValueError(
+                    "the facility runs the registry (facilityOwned.registry): declare no `registry`"
+                )
+            if self.topic_for(TopicRole.REGISTRY) is not None:
+                raise ValueError("the facility runs the registry: the stack keeps no registry topic")
 
     def _topics_fit_on_disk(self) -> None:
         from infra.capacity import disk_problems, storage_bytes  # capacity works on this module's types
@@ -409,6 +479,12 @@ class StackConfig(_Model):
     @property
     def alert_topics(self) -> list[TopicSpec]:
         return [topic for topic in self.topics if topic.role is TopicRole.ALERTS]
+
+    @property
+    def declared_topics(self) -> list[TopicSpec]:
+        """The topics this stack manages: all but those the facility's other owner declares."""
+        owned = set(self.facility_owned.topics) if self.facility_owned else set()
+        return [topic for topic in self.topics if topic.name not in owned]
 
     def topic_for(self, role: TopicRole) -> TopicSpec | None:
         return next((topic for topic in self.topics if topic.role is role), None)

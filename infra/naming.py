@@ -47,10 +47,11 @@ class ClusterAddress:
     namespace: str
     kafka_cluster: str
     users: ServiceUsers = ServiceUsers()
+    facility_registry: str | None = None  # the facility's own registry, where it runs one
 
     def kafka_bootstrap(self, port: int = INTERNAL_SCRAM_PORT) -> str:
         return f"{self.kafka_cluster}-kafka-bootstrap.{self.namespace}.svc:{port}"
 
     @property
     def registry_url(self) -> str:
-        return f"http://{REGISTRY_APP}.{self.namespace}.svc:{REGISTRY_PORT}"
+        return self.facility_registry or f"http://{REGISTRY_APP}.{self.namespace}.svc:{REGISTRY_PORT}"

@@ -9,7 +9,7 @@ import pulumi
 
 from alertdist_common.clients import MIN_JAVA_CLIENT, MIN_LIBRDKAFKA
 from infra import provisioning
-from infra.components.access import KafkaAccess
+from infra.components.access import KafkaAccess, owner_passwords
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.kafka import KafkaCluster
@@ -17,7 +17,7 @@ from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistrations, SchemaRegistry
 from infra.components.targets import DirectKafkaTarget, StrimziTarget
 from infra.components.topics import KafkaTopics
-from infra.config import IngressSpec, KafkaClusterSpec, StackConfig, TopicRole
+from infra.config import KafkaClusterSpec, StackConfig, TopicRole
 from infra.naming import EXTERNAL_PORT, ClusterAddress
 from infra.stack_secrets import StackSecrets, read_secrets
 from infra.stackfile import model_from_values
@@ -26,6 +26,7 @@ from infra.tables import (
     KafkaUserSpec,
     UserRole,
     kafka_users,
+    owned_elsewhere,
     service_users,
     stack_users,
 )
@@ -46,15 +47,15 @@ def load_stack_config(config: pulumi.Config) -> StackConfig:
     return model_from_values(values)
 
 
-def _https(ingress: IngressSpec | None) -> str | None:
-    return None if ingress is None else f"https://{ingress.host}{ingress.path_prefix.rstrip('/')}"
-
-
 def cluster_address(config: StackConfig) -> ClusterAddress:
     if config.kafka is None:
         raise ValueError(f"the {config.facility} stack declares no Kafka cluster")
+    owned = config.facility_owned
     return ClusterAddress(
-        namespace=config.namespace, kafka_cluster=config.kafka.name, users=service_users(config)
+        namespace=config.namespace,
+        kafka_cluster=config.kafka.name,
+        users=service_users(config),
+        facility_registry=owned.registry.url if owned and owned.registry else None,
     )
 
 
@@ -70,8 +71,13 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
         assert config.kafka is not None
         assert config.archive is not None
         bootstrap = f"{config.kafka.bootstrap_host}:{EXTERNAL_PORT}"
-        registry = _https(config.registry.ingress) or cluster_address(config).registry_url
-        archive = _https(config.archive.ingress) or ""
+        registry_ingress, archive_ingress = config.registry.ingress, config.archive.ingress
+        owned = config.facility_owned
+        if owned is not None and owned.registry is not None:
+            registry = owned.registry.public_url
+        else:
+            registry = registry_ingress.url if registry_ingress else cluster_address(config).registry_url
+        archive = archive_ingress.url if archive_ingress else ""
     topic_replication = config.replication
     tls: dict[str, Any] = {}
     if config.local is not None and config.local.tls_bootstrap_servers:
@@ -107,12 +113,21 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
 
 
 def _passwords(users: list[KafkaUserSpec], secrets: StackSecrets) -> dict[str, pulumi.Output[str]]:
-    """One secret password per SCRAM user (the registry's user logs in with mTLS)."""
+    """One secret password per SCRAM user the stack declares (the registry's user logs in with mTLS)."""
     return {
         user.username: secrets.kafka_password(user.username)
         for user in users
         if user.role is not UserRole.SCHEMA_REGISTRY
     }
+
+
+def _owner_passwords(config: StackConfig) -> dict[str, pulumi.Output[str]]:
+    """The passwords of the users the facility's other owner declares, from its Secret."""
+    owned = config.facility_owned
+    if owned is None or owned.password_secret is None:
+        return {}
+    usernames = [user.username for user in kafka_users(config) if owned_elsewhere(config, user)]
+    return owner_passwords(config.namespace, owned.password_secret, owned.password_key, usernames)
 
 
 def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
@@ -122,6 +137,7 @@ def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     # The operators' super user is in the Kafka CR and its Secret, never in the outputs that CI
     # and the post-deploy suite read with --show-secrets.
     exported = {user: password for user, password in passwords.items() if user != ADMIN_USER}
+    exported |= _owner_passwords(config)
     outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(exported)}
     if config.local is not None:
         _declare_local(config, secrets, users, passwords)
@@ -144,7 +160,7 @@ def _declare_local(
     target = DirectKafkaTarget(
         local.bootstrap_servers, local.kafka_admin_user, secrets.local_kafka_admin_password
     )
-    KafkaTopics("topics", config.topics, config.replication, target)
+    KafkaTopics("topics", config.declared_topics, config.replication, target)
     KafkaAccess("access", users, passwords, target)
     SchemaRegistrations(
         "alert-schemas",
@@ -179,9 +195,14 @@ def _declare_facility(
     if isinstance(cluster_spec, KafkaClusterSpec):
         cluster = [KafkaCluster("kafka", cluster_spec, config.namespace, max_message_bytes).kafka]
     target = StrimziTarget(cluster, config.namespace, cluster_spec.name, cluster_spec.api_version)
-    topics = KafkaTopics("topics", config.topics, config.replication, target)
+    topics = KafkaTopics("topics", config.declared_topics, config.replication, target)
     access = KafkaAccess("access", users, passwords, target)
-    registry = SchemaRegistry("schema-registry", config.registry, image, address, depends_on=[topics, access])
+    ready: list[pulumi.Resource] = [topics, access]
+    owned = config.facility_owned
+    if owned is None or owned.registry is None:
+        ready.append(
+            SchemaRegistry("schema-registry", config.registry, image, address, depends_on=[topics, access])
+        )
     dead_letter = config.topic_for(TopicRole.DEAD_LETTER)
     archived = ArchivedTopics(
         alert_topics=[topic.name for topic in config.alert_topics],
@@ -194,10 +215,10 @@ def _declare_facility(
         address,
         archived,
         secrets.archive_s3,
-        depends_on=[topics, access, registry],
+        depends_on=ready,
     )
     if config.producer.enabled:
-        AlertProducer("producer", config.producer, image, address, depends_on=[topics, access, registry])
+        AlertProducer("producer", config.producer, image, address, depends_on=ready)
 
 
 def main() -> None:

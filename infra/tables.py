@@ -178,10 +178,17 @@ def admin_user() -> KafkaUserSpec:
     return KafkaUserSpec(username=ADMIN_USER, role=UserRole.ADMIN, acls=())
 
 
+def owned_elsewhere(config: StackConfig, user: KafkaUserSpec) -> bool:
+    """A user the facility's other owner declares (config.FacilityOwnedSpec)."""
+    owned = config.facility_owned
+    return owned is not None and owned.broker_users and user.role is UserRole.COMMUNITY_BROKER
+
+
 def stack_users(config: StackConfig) -> list[KafkaUserSpec]:
-    """The user table plus, where the stack runs the Kafka cluster, the operators' super user
-    (a shared cluster's super users are the facility's)."""
-    users = kafka_users(config)
+    """The users this stack declares: the user table less the facility's other owner's users, plus,
+    where the stack runs the Kafka cluster, the operators' super user (a shared cluster's super
+    users are the facility's)."""
+    users = [user for user in kafka_users(config) if not owned_elsewhere(config, user)]
     if isinstance(config.kafka, KafkaClusterSpec):
         users.append(admin_user())
     return users

@@ -153,6 +153,9 @@ INGRESS_ANNOTATIONS = {
 }
 
 
+CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
+
+
 def ingress_path(spec: IngressSpec, routes: tuple[str, ...]) -> str:
     """The regex path that passes `<prefix>/<route>[/...]` for the given top-level routes only,
     capturing what the backend receives (rewrite-target `/$1`)."""
@@ -165,12 +168,20 @@ def ingress(namespace: str, app: str, port: int, spec: IngressSpec, routes: tupl
     cannot restrict methods without snippets, so what is exposed must be read-only as a path."""
     metadata = meta(app, namespace, **app_labels(app))
     metadata["annotations"] = dict(INGRESS_ANNOTATIONS)
+    tls: Manifest = {}
+    if spec.tls is not None:
+        # cert-manager's ingress-shim makes a Certificate for each `tls` entry of an Ingress that
+        # names an issuer (cert-manager docs, usage/ingress: the cert-manager.io/cluster-issuer
+        # annotation); the controller serves it from the Secret.
+        metadata["annotations"][CLUSTER_ISSUER_ANNOTATION] = spec.tls.cluster_issuer
+        tls = {"tls": [{"hosts": [spec.host], "secretName": f"{app}-tls"}]}
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": metadata,
         "spec": {
             "ingressClassName": spec.ingress_class,
+            **tls,
             "rules": [
                 {
                     "host": spec.host,

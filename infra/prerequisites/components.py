@@ -28,14 +28,19 @@ def keep_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRes
 # Strimzi's cluster operator runs its pods under the Baseline provider unless told otherwise; the
 # Restricted one adds what Pod Security `restricted` asks (seccomp RuntimeDefault, no privilege
 # escalation, non-root, all capabilities dropped). No chart value sets it, so it goes in through
-# `extraEnvs` (strimzi-kafka-operator 0.51.0 and 1.2.0: cluster-operator/src/main/java/io/strimzi/operator/cluster/ClusterOperatorConfig.java,
-# STRIMZI_POD_SECURITY_PROVIDER_CLASS; helm-charts/helm3/strimzi-kafka-operator/values.yaml extraEnvs).
+# `extraEnvs` (strimzi-kafka-operator 0.51.0 and 1.2.0: STRIMZI_POD_SECURITY_PROVIDER_CLASS in
+# cluster-operator/src/main/java/io/strimzi/operator/cluster/ClusterOperatorConfig.java;
+# extraEnvs in helm-charts/helm3/strimzi-kafka-operator/values.yaml).
 RESTRICTED_PODS = {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}
 
 
 def strimzi_values(watched_namespace: str) -> dict[str, object]:
     """The chart's values: watch the alert distribution namespace only, restricted pods."""
-    return {"watchNamespaces": [watched_namespace], "watchAnyNamespace": False, "extraEnvs": [RESTRICTED_PODS]}
+    return {
+        "watchNamespaces": [watched_namespace],
+        "watchAnyNamespace": False,
+        "extraEnvs": [RESTRICTED_PODS],
+    }
 
 
 class StrimziOperator(pulumi.ComponentResource):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +82,47 @@ def test_releases_build_push_and_pin_the_services_image() -> None:
         services_image = load_stack(stack).services_image
         assert services_image is not None
         assert services_image.startswith(f"{image}:"), stack
+
+
+def release_tag(git_tag: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run the release workflow's tag step as the runner would, for a pushed git tag."""
+    (step,) = [s for s in workflow("images.yml")["jobs"]["services-image"]["steps"] if s.get("id") == "tag"]
+    output = tmp_path / "github-output"
+    output.touch()
+    env = {**os.environ, "GITHUB_REF_NAME": git_tag, "GITHUB_OUTPUT": str(output)}
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_the_release_pushes_the_tag_the_stacks_name(tmp_path: Path) -> None:
+    """The blocker: the workflow pushed `:v0.1.0` (the git tag) where the stacks name `:0.1.0`."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    done = release_tag(f"v{version}", tmp_path)
+    assert done.returncode == 0, done.stderr
+    tag = (tmp_path / "github-output").read_text().strip().removeprefix("tag=")
+    images = workflow("images.yml")
+    build = next(s for s in images["jobs"]["services-image"]["steps"] if s.get("id") == "build")
+    pushed = build["with"]["tags"].replace("${{ env.IMAGE }}", images["env"]["IMAGE"])
+    pushed = pushed.replace("${{ steps.tag.outputs.tag }}", tag)
+    for stack in FACILITY_STACKS:
+        services_image = load_stack(stack).services_image
+        assert services_image is not None
+        assert services_image.split("@")[0] == pushed, stack
+    pin = next(c for c in runs(images["jobs"]["services-image"]) if "pin-image" in c)
+    assert "${IMAGE}:${{ steps.tag.outputs.tag }}@" in pin
+
+
+def test_a_git_tag_that_is_not_the_version_stops_the_release(tmp_path: Path) -> None:
+    done = release_tag("v9.9.9", tmp_path)
+    assert done.returncode != 0
+    assert "is not v" in done.stderr
+    assert (tmp_path / "github-output").read_text() == ""
 
 
 def test_workflows_call_only_scripts_that_exist() -> None:

@@ -22,8 +22,37 @@ def facility_values(stack: str = "idf") -> dict[str, Any]:
 def test_real_stack_files_validate(stack: str) -> None:
     config = load_stack(stack)
     assert config.facility is Facility(stack)
-    assert config.brokers == list(COMMUNITY_BROKERS)
+    downstream = ["poi", "snaps"] if stack == "usdf" else []  # phalanx's accounts at USDF
+    assert config.brokers == [*COMMUNITY_BROKERS, *downstream]
     assert [t.name for t in config.alert_topics] == ["alerts-simulated", "lsst-alerts-v11"]
+
+
+def test_the_owner_s_parts_are_described_on_a_shared_cluster_only() -> None:
+    values = facility_values("idf")
+    values["facilityOwned"] = {"owner": "someone", "topics": ["lsst-alerts-v11"]}
+    with pytest.raises(ValidationError, match="shared Kafka"):
+        StackConfig.model_validate(values)
+
+
+def test_an_owned_topic_must_be_described() -> None:
+    values = facility_values("usdf")
+    values["facilityOwned"]["topics"].append("lsst-alerts-v12")
+    with pytest.raises(ValidationError, match="lsst-alerts-v12"):
+        StackConfig.model_validate(values)
+
+
+def test_owned_broker_users_need_the_owner_s_secret() -> None:
+    values = facility_values("usdf")
+    del values["facilityOwned"]["passwordSecret"]
+    with pytest.raises(ValidationError, match="passwordSecret"):
+        StackConfig.model_validate(values)
+
+
+def test_a_stack_on_the_facility_s_registry_declares_none_of_its_own() -> None:
+    values = facility_values("usdf")
+    values["registry"] = {"replicas": 2}
+    with pytest.raises(ValidationError, match="declare no `registry`"):
+        StackConfig.model_validate(values)
 
 
 def test_facilities_replicate_and_the_light_local_facility_does_not() -> None:

@@ -13,7 +13,13 @@ import pytest
 from infra.config import SharedKafkaSpec
 from infra.render import Registered
 from infra.stackfile import load_stack
-from tests.manifest_checks import KUBERNETES_VERSION, crd_schemas, require_crds, validate_core, validate_strimzi
+from tests.manifest_checks import (
+    KUBERNETES_VERSION,
+    crd_schemas,
+    require_crds,
+    validate_core,
+    validate_strimzi,
+)
 from tests.unit.infra.test_program import FACILITY_STACKS, program
 
 
@@ -61,7 +67,7 @@ def test_crd_check_catches_a_misspelt_field() -> None:
 def test_core_objects_match_the_kubernetes_api(stack: str) -> None:
     objects = core_objects(stack)
     kinds = {o["kind"] for o in objects}
-    assert {"Deployment", "Service", "Ingress", "Job", "Secret", "ServiceAccount"} <= kinds
+    assert {"Deployment", "Service", "Ingress", "Secret", "ServiceAccount"} <= kinds
     assert "Namespace" not in kinds  # the prerequisites program makes it, before Strimzi's chart
     for manifest in objects:
         validate_core(manifest)

@@ -49,21 +49,28 @@ def test_idf_to_usdf_differs_only_where_config_does() -> None:
     def not_per_broker(keys: list[str]) -> list[str]:  # brokers' resources are named fink-idf, fink-usdf
         return [key for key in keys if not any(f"-{s}" in key for s in ("idf", "usdf"))]
 
-    # idf runs its cluster (and its super user); USDF's is the facility's own
-    cluster_parts = {"KafkaCluster", "Kafka", "KafkaNodePool", "ConfigMap", "Namespace"}
+    # idf runs its cluster (and its super user), its registry and the alert topics; at USDF
+    # phalanx's sasquatch runs them, and the stack declares none of them
+    cluster_parts = {"KafkaCluster", "Kafka", "KafkaNodePool", "ConfigMap"}
+    registry_parts = {"SchemaRegistry", "Deployment", "Service", "ServiceAccount", "Ingress", "Job"}
     gone = {key.split(" ")[0].rsplit(":", 1)[1] for key in not_per_broker(diff.only_in_source)}
-    assert gone <= cluster_parts | {"KafkaUser", "Secret"}
-    assert {"Kafka", "KafkaNodePool"} <= gone
+    assert gone <= cluster_parts | registry_parts | {"KafkaUser", "Secret", "KafkaTopic"}
+    assert {"Kafka", "KafkaNodePool", "SchemaRegistry"} <= gone
     # the storage backend follows archive.bucket.kind: S3 keys reach the archive from Secrets
     added = [key for key in not_per_broker(diff.only_in_target) if "s3-credentials" in key]
     assert sorted(added) == [
         "kubernetes:core/v1:Secret secret-archive-ingester-s3-credentials",
         "kubernetes:core/v1:Secret secret-archive-server-s3-credentials",
     ]
-    # the same system otherwise: the topics exist in both
-    assert not [key for key in diff.only_in_source + diff.only_in_target if "KafkaTopic" in key]
+    # the topics: the dead-letter topic is declared by both, the alert topics only by idf
+    topics = [key for key in diff.only_in_source + diff.only_in_target if "KafkaTopic" in key]
+    assert sorted(topics) == [
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-alerts-simulated",
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-lsst-alerts-v11",
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-schemas",
+    ]
     brokers = {c.path: c for c in diff.for_brokers}
-    assert brokers["bootstrap servers"].after == "usdf-alert-stream.lsst.cloud:9094"
+    assert brokers["bootstrap servers"].after == "rubin-alert-stream-bootstrap.slac.stanford.edu:9094"
     assert brokers["fink username"] == Change("fink username", "fink-idf", "fink-usdf")
     assert "security protocol" not in brokers
 

@@ -13,6 +13,7 @@ from infra.tables import (
     UserRole,
     broker_username,
     kafka_users,
+    stack_users,
     topic_config,
 )
 
@@ -25,12 +26,14 @@ def test_broker_usernames_carry_the_facility() -> None:
 def test_one_user_per_broker_plus_services() -> None:
     users = {u.username: u.role for u in kafka_users(load_stack("usdf"))}
     brokers = [name for name, role in users.items() if role is UserRole.COMMUNITY_BROKER]
-    assert len(brokers) == 7
+    assert len(brokers) == 9  # phalanx's seven community brokers, SNAPS and POI/Variables
     assert all(name.endswith("-usdf") for name in brokers)
     # on USDF's shared cluster the services' users carry the facility too
     assert users[f"{PRODUCER_USER}-usdf"] is UserRole.PRODUCER
     assert users[f"{ARCHIVE_INGESTER_USER}-usdf"] is UserRole.ARCHIVE_INGESTER
-    assert users["schema-registry-usdf"] is UserRole.SCHEMA_REGISTRY
+    assert UserRole.SCHEMA_REGISTRY not in users.values()  # the facility's registry
+    declared = {u.username for u in stack_users(load_stack("usdf"))}
+    assert declared == {f"{PRODUCER_USER}-usdf", f"{ARCHIVE_INGESTER_USER}-usdf"}
     idf = {u.username for u in kafka_users(load_stack("idf"))}
     assert {PRODUCER_USER, ARCHIVE_INGESTER_USER, "schema-registry"} <= idf
 

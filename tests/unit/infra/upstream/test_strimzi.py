@@ -10,7 +10,6 @@ import pytest
 
 from infra.config import KafkaClusterSpec
 from infra.stackfile import load_stack
-
 from tests.unit.infra.test_program import MANAGED_STACKS, program
 
 # cluster-operator/src/main/java/io/strimzi/operator/cluster/model/ListenersValidator.java at 0.51.0
@@ -73,7 +72,10 @@ def test_the_rules_refuse_a_host_on_a_loadbalancer() -> None:
     listener = {
         "name": "external",
         "type": "loadbalancer",
-        "configuration": {"bootstrap": {"host": "kafka.example.org"}, "brokers": [{"broker": 0, "host": "b0"}]},
+        "configuration": {
+            "bootstrap": {"host": "kafka.example.org"},
+            "brokers": [{"broker": 0, "host": "b0"}],
+        },
     }
     assert listener_errors(listener) == [
         "listener external cannot configure bootstrap.host because it is not TLSRoute, Route, or Ingress "
