@@ -254,6 +254,11 @@ class IngressSpec(_Model):
     host: str
     path_prefix: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] = Field(alias="pathPrefix")
     ingress_class: str = Field(default="nginx", alias="ingressClass")
+    controller_namespace: str = Field(
+        default="ingress-nginx",
+        alias="controllerNamespace",
+        description="where the ingress controller's pods run: the only namespace they accept traffic from",
+    )
     tls: IngressTlsSpec | None = Field(default=None, description="without it the route is plain HTTP")
 
     @property

@@ -200,6 +200,49 @@ def ingress(namespace: str, app: str, port: int, spec: IngressSpec, routes: tupl
     }
 
 
+def disruption_budget(deployment_manifest: Manifest) -> Manifest | None:
+    """At most one replica of a replicated Deployment evicted at a time (a node drain, an upgrade of
+    the cluster); none for a single replica, which a budget would make undrainable."""
+    spec = deployment_manifest["spec"]
+    if spec["replicas"] < 2:
+        return None
+    metadata = deployment_manifest["metadata"]
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": meta(metadata["name"], metadata["namespace"], **metadata["labels"]),
+        "spec": {"maxUnavailable": 1, "selector": spec["selector"]},
+    }
+
+
+def only_from(
+    namespace: str, app: str, port: int, apps: list[str], namespaces: list[str] | None = None
+) -> Manifest:
+    """A NetworkPolicy: the app's pods accept connections on `port` only from the pods of `apps`
+    in its namespace and from any pod of `namespaces` (an ingress controller's)."""
+    peers: list[Manifest] = [
+        {
+            "podSelector": {
+                "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": apps}]
+            }
+        }
+    ]
+    peers += [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": other}}}
+        for other in namespaces or []
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta(app, namespace, **app_labels(app)),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": peers, "ports": [{"protocol": "TCP", "port": port}]}],
+        },
+    }
+
+
 def service_account(namespace: str, name: str, gcp_service_account: str | None = None) -> Manifest:
     metadata = meta(name, namespace)
     if gcp_service_account:
@@ -215,6 +258,8 @@ _TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("batch/v1", "Job"): k8s.batch.v1.Job,
     ("networking.k8s.io/v1", "Ingress"): k8s.networking.v1.Ingress,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
 }
 
 

@@ -12,7 +12,14 @@ from infra.components.archive.manifests import (
     archive_ingester,
     archive_server,
 )
-from infra.components.kubernetes import apply_manifest, ingress, secret, service, service_account
+from infra.components.kubernetes import (
+    apply_manifest,
+    disruption_budget,
+    ingress,
+    secret,
+    service,
+    service_account,
+)
 from infra.config import ArchiveSpec
 from infra.naming import ARCHIVE_SERVER_PORT, INGESTER_APP, SERVER_APP, ClusterAddress
 from infra.providers.buckets import Bucket
@@ -66,8 +73,14 @@ class AlertArchive(pulumi.ComponentResource):
         )
         for app, account in identities.items():
             apply_manifest(service_account(namespace, app, account), child)
-        apply_manifest(archive_ingester(spec, image, address, topics), child)
-        apply_manifest(archive_server(spec, image, address), child)
+        for manifest in (
+            archive_ingester(spec, image, address, topics),
+            archive_server(spec, image, address),
+        ):
+            apply_manifest(manifest, child)
+            budget = disruption_budget(manifest)
+            if budget is not None:
+                apply_manifest(budget, child)
         apply_manifest(service(namespace, SERVER_APP, ARCHIVE_SERVER_PORT), child)
         if spec.ingress is not None:
             public = ingress(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, spec.ingress, ARCHIVE_PUBLIC_ROUTES)

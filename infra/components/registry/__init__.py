@@ -5,10 +5,11 @@ from __future__ import annotations
 import pulumi
 
 from alertdist_common.schemas import ALERT_SUBJECT, available_versions
-from infra.components.kubernetes import apply_manifest, ingress, service, service_account
+from infra.components.kubernetes import apply_manifest, disruption_budget, ingress, service, service_account
 from infra.components.registry.manifests import (
     REGISTRY_PUBLIC_ROUTES,
     registry_deployment,
+    registry_network_policy,
     schema_sync_job,
 )
 from infra.config import RegistrySpec
@@ -33,7 +34,12 @@ class SchemaRegistry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
         namespace = address.namespace
         apply_manifest(service_account(namespace, REGISTRY_APP), child)
-        deployment = apply_manifest(registry_deployment(spec, address), child)
+        manifest = registry_deployment(spec, address)
+        deployment = apply_manifest(manifest, child)
+        budget = disruption_budget(manifest)
+        if budget is not None:
+            apply_manifest(budget, child)
+        apply_manifest(registry_network_policy(spec, namespace), child)
         registry_service = apply_manifest(service(namespace, REGISTRY_APP, REGISTRY_PORT), child)
         if spec.ingress is not None:
             public = ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, REGISTRY_PUBLIC_ROUTES)

@@ -12,11 +12,20 @@ from infra.components.kubernetes import (
     container,
     deployment,
     meta,
+    only_from,
     pod_security,
     secret_env,
 )
 from infra.config import ContainerResourcesSpec, RegistrySpec
-from infra.naming import INTERNAL_TLS_PORT, REGISTRY_APP, REGISTRY_PORT, SCHEMA_SYNC_APP, ClusterAddress
+from infra.naming import (
+    INGESTER_APP,
+    INTERNAL_TLS_PORT,
+    REGISTRY_APP,
+    REGISTRY_PORT,
+    SCHEMA_SYNC_APP,
+    SERVER_APP,
+    ClusterAddress,
+)
 from infra.tables import REGISTRY_TOPIC
 
 USER_SECRET_VOLUME = "kafka-user"  # noqa: S105 - a volume name
@@ -105,6 +114,18 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
         run_as=CONFLUENT_IMAGE_UID,
     )
     return deployment(address.namespace, REGISTRY_APP, spec.replicas, registry, volumes)
+
+
+# Who may reach the registry's port, which takes writes without a login: its own replicas (a
+# follower forwards writes to the leader), the schema sync Job that writes, the archive that reads
+# schemas, and the ingress controller that serves the public read-only routes.
+REGISTRY_CLIENTS = [REGISTRY_APP, SCHEMA_SYNC_APP, INGESTER_APP, SERVER_APP]
+
+
+def registry_network_policy(spec: RegistrySpec, namespace: str) -> Manifest:
+    """No other pod of a shared namespace may write schemas."""
+    controllers = [spec.ingress.controller_namespace] if spec.ingress is not None else []
+    return only_from(namespace, REGISTRY_APP, REGISTRY_PORT, REGISTRY_CLIENTS, controllers)
 
 
 def schema_set_digest(image: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -312,3 +313,65 @@ def test_nothing_the_facility_s_other_owner_runs_is_declared(stack: str) -> None
     )
     env = {e["name"]: e.get("value") for e in ingester["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["ALERTDIST_REGISTRY_URL"] == owned.registry.url
+
+
+def admits(policy: dict[str, Any], labels: dict[str, str], namespace: str, port: int) -> bool:
+    """Whether a NetworkPolicy's ingress rules admit a pod (its labels and namespace) on a port,
+    as the API defines it: a peer's podSelector matches pods of the policy's own namespace, a
+    namespaceSelector any pod of the namespaces it selects."""
+    own = policy["metadata"]["namespace"]
+    for rule in policy["spec"]["ingress"]:
+        if port not in {p["port"] for p in rule["ports"]}:
+            continue
+        for peer in rule["from"]:
+            if "podSelector" in peer and namespace == own:
+                (expression,) = peer["podSelector"]["matchExpressions"]
+                if labels.get(expression["key"]) in expression["values"]:
+                    return True
+            selected = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            if selected.get("kubernetes.io/metadata.name") == namespace:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("stack", REGISTRY_STACKS)
+def test_only_the_registry_s_clients_reach_its_port(stack: str) -> None:
+    """The registry takes writes without a login on 8081: every pod that uses it may reach it, a
+    foreign pod of the namespace may not."""
+    run = program(stack)
+    config = load_stack(stack)
+    (policy,) = [p.inputs for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "schema-registry"}
+    registry_url = "schema-registry." + config.namespace
+    workloads = run.of_type("kubernetes:apps/v1:Deployment") + run.of_type("kubernetes:batch/v1:Job")
+    clients = [
+        w.inputs
+        for w in workloads
+        if registry_url in str(w.inputs) or w.inputs["metadata"]["name"] == "schema-registry"
+    ]
+    assert {c["metadata"]["name"] for c in clients} >= {
+        "schema-registry",
+        "archive-ingester",
+        "archive-server",
+    }
+    for client in clients:
+        labels = client["spec"]["template"]["metadata"]["labels"]
+        assert admits(policy, labels, config.namespace, 8081), client["metadata"]["name"]
+    assert not admits(policy, {"app.kubernetes.io/name": "somebody-else"}, config.namespace, 8081)
+    assert config.registry.ingress is not None
+    assert admits(policy, {}, config.registry.ingress.controller_namespace, 8081)
+    assert not admits(policy, {"app.kubernetes.io/name": "archive-server"}, "elsewhere", 8081)
+
+
+@pytest.mark.parametrize("stack", FACILITY_STACKS)
+def test_replicated_workloads_lose_one_pod_at_a_time_to_a_drain(stack: str) -> None:
+    run = program(stack)
+    budgets = {
+        b.inputs["metadata"]["name"]: b.inputs["spec"]
+        for b in run.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    }
+    for deployment in run.of_type("kubernetes:apps/v1:Deployment"):
+        spec, name = deployment.inputs["spec"], deployment.inputs["metadata"]["name"]
+        if spec["replicas"] > 1:
+            assert budgets.pop(name) == {"maxUnavailable": 1, "selector": spec["selector"]}
+    assert budgets == {}  # none for a single replica: it could never be drained

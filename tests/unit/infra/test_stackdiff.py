@@ -53,6 +53,7 @@ def test_idf_to_usdf_differs_only_where_config_does() -> None:
     # phalanx's sasquatch runs them, and the stack declares none of them
     cluster_parts = {"KafkaCluster", "Kafka", "KafkaNodePool", "ConfigMap"}
     registry_parts = {"SchemaRegistry", "Deployment", "Service", "ServiceAccount", "Ingress", "Job"}
+    registry_parts |= {"NetworkPolicy", "PodDisruptionBudget"}
     gone = {key.split(" ")[0].rsplit(":", 1)[1] for key in not_per_broker(diff.only_in_source)}
     assert gone <= cluster_parts | registry_parts | {"KafkaUser", "Secret", "KafkaTopic"}
     assert {"Kafka", "KafkaNodePool", "SchemaRegistry"} <= gone
