@@ -3,7 +3,9 @@ and all the post-deploy suite needs to find and log into a deployed facility."""
 
 from __future__ import annotations
 
+import base64
 import json
+import subprocess
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -34,6 +36,30 @@ class ClientFloor(_Outputs):
     java_client: str
 
 
+class SecretRef(_Outputs):
+    """Where a password lives that the stack does not hold: another owner's Secret and key."""
+
+    namespace: str
+    secret: str
+    key: str
+
+
+def read_secret_key(ref: SecretRef) -> str:
+    """One key of a Kubernetes Secret, through `kubectl` with the runner's current context (an
+    operator's CI at the facility). Nothing is written to disk."""
+    command = ["kubectl", "get", "secret", ref.secret, "--namespace", ref.namespace, "--output", "json"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KeyError(f"cannot read Secret {ref.namespace}/{ref.secret} with kubectl: {exc}") from exc
+    if done.returncode != 0:
+        raise KeyError(f"cannot read Secret {ref.namespace}/{ref.secret}: {done.stderr.strip()}")
+    data = json.loads(done.stdout).get("data") or {}
+    if ref.key not in data:
+        raise KeyError(f"Secret {ref.namespace}/{ref.secret} has no key {ref.key!r}")
+    return base64.b64decode(data[ref.key]).decode()
+
+
 class StackOutputs(_Outputs):
     facility: str
     bootstrap_servers: str
@@ -49,6 +75,9 @@ class StackOutputs(_Outputs):
     topics: dict[str, TopicOutput]
     users: dict[str, str] = Field(description="username -> role")
     passwords: dict[str, SecretStr]
+    password_refs: dict[str, SecretRef] = Field(
+        default_factory=dict, description="users whose passwords another owner keeps (USDF's phalanx)"
+    )
     client_floor: ClientFloor
 
     @classmethod
@@ -62,10 +91,16 @@ class StackOutputs(_Outputs):
     def users_with_role(self, role: str) -> list[str]:
         return sorted(user for user, found in self.users.items() if found == role)
 
+    def has_password(self, user: str) -> bool:
+        return user in self.passwords or user in self.password_refs
+
     def password(self, user: str) -> str:
-        if user not in self.passwords:
-            raise KeyError(f"the stack outputs hold no password for {user!r}")
-        return self.passwords[user].get_secret_value()
+        """The user's password: from the outputs, or read from its owner's Secret."""
+        if user in self.passwords:
+            return self.passwords[user].get_secret_value()
+        if user in self.password_refs:
+            return read_secret_key(self.password_refs[user])
+        raise KeyError(f"the stack outputs hold no password for {user!r}")
 
     def kafka_settings(self, user: str) -> KafkaSettings:
         """How `user` logs into the stack's Kafka, on its first listener."""

@@ -9,7 +9,7 @@ import pulumi
 
 from alertdist_common.clients import MIN_JAVA_CLIENT, MIN_LIBRDKAFKA
 from infra import provisioning
-from infra.components.access import KafkaAccess, owner_passwords
+from infra.components.access import KafkaAccess
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.kafka import KafkaCluster
@@ -108,6 +108,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
             for topic in config.topics
         },
         "users": {user.username: user.role.value for user in kafka_users(config)},
+        "passwordRefs": password_refs(config),
         "clientFloor": {"librdkafka": MIN_LIBRDKAFKA, "javaClient": MIN_JAVA_CLIENT},
     }
 
@@ -121,13 +122,21 @@ def _passwords(users: list[KafkaUserSpec], secrets: StackSecrets) -> dict[str, p
     }
 
 
-def _owner_passwords(config: StackConfig) -> dict[str, pulumi.Output[str]]:
-    """The passwords of the users the facility's other owner declares, from its Secret."""
+def password_refs(config: StackConfig) -> dict[str, dict[str, str]]:
+    """Where the tools find the passwords of the users the facility's other owner declares: its
+    Secret and key. The stack never reads them: they stay with their owner, out of this state."""
     owned = config.facility_owned
     if owned is None or owned.password_secret is None:
         return {}
-    usernames = [user.username for user in kafka_users(config) if owned_elsewhere(config, user)]
-    return owner_passwords(config.namespace, owned.password_secret, owned.password_key, usernames)
+    return {
+        user.username: {
+            "namespace": config.namespace,
+            "secret": owned.password_secret,
+            "key": owned.password_key.format(username=user.username),
+        }
+        for user in kafka_users(config)
+        if owned_elsewhere(config, user)
+    }
 
 
 def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
@@ -137,7 +146,6 @@ def declare(config: StackConfig, secrets: StackSecrets) -> dict[str, Any]:
     # The operators' super user is in the Kafka CR and its Secret, never in the outputs that CI
     # and the post-deploy suite read with --show-secrets.
     exported = {user: password for user, password in passwords.items() if user != ADMIN_USER}
-    exported |= _owner_passwords(config)
     outputs = {**public_outputs(config), "passwords": pulumi.Output.secret(exported)}
     if config.local is not None:
         _declare_local(config, secrets, users, passwords)

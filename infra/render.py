@@ -4,7 +4,6 @@ Used by the stack diff command and by the unit tests; secrets are replaced by pl
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from infra.stackfile import (
     read_config_values,
     stack_file,
 )
-from infra.tables import kafka_users, owned_elsewhere, stack_users
+from infra.tables import stack_users
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # noqa: S105 - Pulumi's secret marker
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - Pulumi's secret marker
@@ -69,14 +68,7 @@ class ProgramRun:
 
 
 class _Mocks(Mocks):
-    """Declared resources echo their inputs; a read of another owner's Secret finds `read_data`."""
-
-    def __init__(self, read_data: dict[str, str] | None = None) -> None:
-        self.read_data = read_data or {}
-
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        if args.resource_id and args.typ == "kubernetes:core/v1:Secret":
-            return args.resource_id, {"data": self.read_data}
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
@@ -86,9 +78,8 @@ class _Mocks(Mocks):
 class RecordingMonitor(MockMonitor):
     """Records what a program registers, with its options, as the engine receives it."""
 
-    def __init__(self, mocks: Mocks | None = None) -> None:
-        self.mocks = mocks or _Mocks()
-        super().__init__(self.mocks)
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
         self.recorded: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
@@ -110,24 +101,8 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def owner_secret_placeholders(stack: str) -> dict[str, str]:
-    """The facility owner's password Secret as a read finds it: base64 data, one key a user."""
-    config = load_stack(stack)
-    owned = config.facility_owned
-    if owned is None or not owned.broker_users:
-        return {}
-    return {
-        owned.password_key.format(username=user.username): base64.b64encode(
-            f"PLACEHOLDER-{user.username}-pw".encode()
-        ).decode()
-        for user in kafka_users(config)
-        if owned_elsewhere(config, user)
-    }
-
-
 def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every secret the stack needs, as recognisable placeholders (config values, key -> value),
-    the facility owner's passwords included."""
+    """Every secret the stack needs, as recognisable placeholders (config values, key -> value)."""
     config = load_stack(stack)
     passwords = {user.username: f"PLACEHOLDER-{user.username}-pw" for user in stack_users(config)}
     values: dict[str, Any] = {"kafkaUserPasswords": passwords}
@@ -143,10 +118,6 @@ def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
         values["archiveS3ReaderAccessKey"] = "PLACEHOLDER-s3-reader-access"
         values["archiveS3ReaderSecretKey"] = "PLACEHOLDER-s3-reader-secret"
     flat = {f"kafkaUserPasswords/{user}": value for user, value in passwords.items()}
-    flat |= {
-        f"owner/{key}": base64.b64decode(value).decode()
-        for key, value in owner_secret_placeholders(stack).items()
-    }
     flat.update({key: value for key, value in values.items() if isinstance(value, str)})
     return values, flat
 
@@ -156,7 +127,7 @@ def run_program(stack: str) -> ProgramRun:
     plain = project_values(read_config_values(stack_file(stack)))
     secret_values, placeholders = placeholder_secrets(stack)
     all_values = {f"{PROJECT}:{k}": v for k, v in as_pulumi_config({**plain, **secret_values}).items()}
-    monitor = RecordingMonitor(_Mocks(owner_secret_placeholders(stack)))
+    monitor = RecordingMonitor()
     pulumi.runtime.set_mocks(
         monitor.mocks, project="alert-distribution", stack=stack, preview=False, monitor=monitor
     )

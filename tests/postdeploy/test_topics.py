@@ -16,7 +16,7 @@ DESCRIBER = {"alerts": "community-broker", "dead-letter": "archive-ingester", "r
 def test_topic_matches_the_declaration(outputs: StackOutputs, topic: str) -> None:
     declared = outputs.topics[topic]
     describers = [
-        u for u in outputs.users_with_role(DESCRIBER.get(declared.role, "")) if u in outputs.passwords
+        u for u in outputs.users_with_role(DESCRIBER.get(declared.role, "")) if outputs.has_password(u)
     ]
     if not describers:
         pytest.skip(f"no user in the outputs may describe a {declared.role} topic")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra.components.access.manifests import kafka_user
 from infra.components.kubernetes import apply_manifest, secret
@@ -66,25 +64,3 @@ class KafkaAccess(pulumi.ComponentResource):
             {**login, "principal": f"User:{user.username}", "acls": [acl_entry(rule) for rule in user.acls]},
             pulumi.ResourceOptions(parent=self),
         )
-
-
-def owner_passwords(
-    namespace: str, secret_name: str, key_format: str, usernames: list[str]
-) -> dict[str, pulumi.Output[str]]:
-    """The passwords of users another owner declares, read from that owner's Secret (a `get`: the
-    stack never changes or deletes it). A key that is missing fails `up`; a preview without a
-    cluster (the provider's render mode) reads no data and goes on."""
-    found = k8s.core.v1.Secret.get(f"owner-passwords-{secret_name}", f"{namespace}/{secret_name}")
-
-    def pick(data: Mapping[str, str] | None, username: str) -> str:
-        key = key_format.format(username=username)
-        if data and key in data:
-            return base64.b64decode(data[key]).decode()
-        if pulumi.runtime.is_dry_run():
-            return ""
-        raise KeyError(f"Secret {namespace}/{secret_name} has no key {key!r} for Kafka user {username!r}")
-
-    def password(username: str) -> pulumi.Output[str]:
-        return pulumi.Output.secret(found.data.apply(lambda data: pick(data, username)))
-
-    return {username: password(username) for username in usernames}

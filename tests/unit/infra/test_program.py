@@ -177,7 +177,9 @@ def test_passwords_are_secret_outputs_for_every_login_user(stack: str) -> None:
     assert "passwords" in run.secret_outputs
     assert not run.secret_outputs - {"passwords"}
     users = run.outputs["users"]
-    assert set(run.outputs["passwords"]) == {u for u, role in users.items() if role != "schema-registry"}
+    logins = set(run.outputs["passwords"]) | set(run.outputs["passwordRefs"])
+    assert not set(run.outputs["passwords"]) & set(run.outputs["passwordRefs"])
+    assert logins == {u for u, role in users.items() if role != "schema-registry"}
     assert run.outputs["alertTopics"] == [t.name for t in load_stack(stack).alert_topics]
 
 
@@ -302,9 +304,13 @@ def test_nothing_the_facility_s_other_owner_runs_is_declared(stack: str) -> None
     assert not [
         r for r in run.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == "sasquatch"
     ]
-    for broker in brokers:  # the owner's passwords, read from its Secret, stay secret
-        assert run.outputs["passwords"][broker] == run.placeholders[f"owner/{broker}-password"]
-    assert "passwords" in run.secret_outputs
+    # the owner's passwords stay in its Secret: the outputs say where, the state holds none
+    assert not brokers & set(run.outputs["passwords"])
+    assert run.outputs["passwordRefs"] == {
+        broker: {"namespace": config.namespace, "secret": "sasquatch", "key": f"{broker}-password"}
+        for broker in brokers
+    }
+    assert not [r for r in run.resources if r.type == "kubernetes:core/v1:Secret" and "sasquatch" in r.name]
     assert run.outputs["registryUrl"] == owned.registry.public_url
     ingester = next(
         d.inputs
