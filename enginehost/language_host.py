@@ -1,12 +1,14 @@
 """The gRPC LanguageRuntime the engine talks to: `python -m enginehost.language_host ENGINE_ADDRESS`.
 
 Prints its port on the first line of stdout, as the engine expects, then serves until SIGINT.
-`Run` starts the program in a child process (enginehost.program) and maps its exit code."""
+`Run` starts the program in a child process (enginehost.program) and maps its exit code;
+`RunPlugin` runs a policy pack as Pulumi's own host does."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import grpc
 from google.protobuf import empty_pb2
@@ -73,6 +75,23 @@ def launch(request: language_pb2.RunRequest, engine_address: str) -> ProgramLaun
     return ProgramLaunch(argv=argv, env=env, cwd=request.pwd or program_dir)
 
 
+ANALYZER = "analyzer"
+
+
+def plugin_launch(request: language_pb2.RunPluginRequest) -> ProgramLaunch:
+    """The child process of a policy pack (`pulumi preview --policy-pack DIR`), as Pulumi's own host
+    starts one (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go, RunPlugin): the
+    SDK's `pulumi.policy` runner on the pack's folder, in that folder, with the engine's
+    arguments and environment. It prints the port of its Analyzer server first, for the engine."""
+    if request.kind != ANALYZER:
+        raise ValueError(f"this host runs policy packs only, not {request.kind or 'a'} plugin")
+    pack_dir = request.info.program_directory or request.pwd
+    argv = [sys.executable, "-u", "-m", "pulumi.policy", *request.args, pack_dir]
+    env = dict(os.environ)
+    env.update(entry.split("=", 1) for entry in request.env if "=" in entry)
+    return ProgramLaunch(argv=argv, env=env, cwd=pack_dir)
+
+
 def run_response(exit_code: int) -> language_pb2.RunResponse:
     """0: done; BAIL_EXIT_CODE: failed and reported; anything else: failed unreported."""
     if exit_code == 0:
@@ -119,6 +138,52 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         try:
             return run_response(process.wait())
         finally:
+            with self._lock:
+                self._children.discard(process)
+
+    def RunPlugin(  # noqa: N802
+        self, request: language_pb2.RunPluginRequest, context: Any
+    ) -> Iterator[language_pb2.RunPluginResponse]:
+        """Streams the plugin's stdout and stderr as they come, then its exit code if not 0."""
+        try:
+            child = plugin_launch(request)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc))
+        process = subprocess.Popen(
+            child.argv, env=child.env, cwd=child.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        with self._lock:
+            self._children.add(process)
+        chunks: queue.Queue[language_pb2.RunPluginResponse | None] = queue.Queue()
+
+        def pump(stream: IO[bytes], field: str) -> None:
+            for chunk in iter(lambda: os.read(stream.fileno(), 65536), b""):
+                response = (
+                    language_pb2.RunPluginResponse(stdout=chunk)
+                    if field == "stdout"
+                    else language_pb2.RunPluginResponse(stderr=chunk)
+                )
+                chunks.put(response)
+            chunks.put(None)
+
+        assert process.stdout is not None
+        assert process.stderr is not None
+        for stream, field in ((process.stdout, "stdout"), (process.stderr, "stderr")):
+            threading.Thread(target=pump, args=(stream, field), daemon=True).start()
+        try:
+            open_streams = 2
+            while open_streams:
+                item = chunks.get()
+                if item is None:
+                    open_streams -= 1
+                else:
+                    yield item
+            code = process.wait()
+            if code != 0:
+                yield language_pb2.RunPluginResponse(exitcode=code)
+        finally:
+            if process.poll() is None:
+                process.terminate()
             with self._lock:
                 self._children.discard(process)
 

@@ -87,3 +87,17 @@ def test_a_broken_field_in_a_stack_file_fails_the_run() -> None:
     with pytest.raises(auto.CommandError, match="partitions"):
         render_stack("usdf", work_dir, SETTINGS.bin_dir, {"alertdist:topics": broken})
     assert not list((work_dir / "manifests").rglob("*.yaml"))  # nothing was written
+
+
+def test_a_policy_violation_fails_the_deploy() -> None:
+    """The policy pack runs through the engine (the host's RunPlugin), as `pulumi up --policy-pack
+    infra/policy` at a facility: two-way replication breaks a mandatory rule and stops the run."""
+    kafka = {
+        **read_config_values(stack_file("usdf"))["alertdist:kafka"],
+        "replicas": 2,
+        "minInsyncReplicas": 1,
+    }
+    install_engine(SETTINGS)
+    work_dir = SETTINGS.run_dir.parent / "render" / "usdf-two-replicas"
+    with pytest.raises(auto.CommandError, match=r"\[mandatory\]  facility-topics-replicated"):
+        render_stack("usdf", work_dir, SETTINGS.bin_dir, {"alertdist:kafka": kafka})

@@ -85,3 +85,36 @@ def test_a_program_that_cannot_reach_the_engine_is_reported_as_failed(
     """Run really starts the program; with no monitor listening it fails and says so."""
     response = host.Run(_request(tmp_path, "import pulumi\npulumi.export('a', 1)\n"), timeout=120)
     assert response.bail or response.error
+
+
+def test_a_policy_pack_runs_through_run_plugin_with_its_output_streamed(
+    host: language_pb2_grpc.LanguageRuntimeStub, tmp_path: Path
+) -> None:
+    """As Pulumi's own host: the SDK's `pulumi.policy` runner on the pack's folder; its first stdout
+    line (an Analyzer's port for a real pack) reaches the engine, then its exit code."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "__main__.py").write_text(
+        "import os, sys\nprint(50051, flush=True)\nprint('cwd', os.getcwd(), flush=True)\n"
+        "print('pack says', os.environ['FROM_ENGINE'], file=sys.stderr, flush=True)\nsys.exit(3)\n"
+    )
+    request = language_pb2.RunPluginRequest(
+        kind="analyzer",
+        args=["127.0.0.1:1"],
+        env=["FROM_ENGINE=hello"],
+        info=language_pb2.ProgramInfo(root_directory=str(pack), program_directory=str(pack), entry_point="."),
+    )
+    responses = list(host.RunPlugin(request))
+    stdout = b"".join(r.stdout for r in responses).decode()
+    stderr = b"".join(r.stderr for r in responses).decode()
+    assert stdout.splitlines() == ["50051", f"cwd {pack}"]
+    assert "pack says hello" in stderr
+    assert responses[-1].WhichOneof("output") == "exitcode"
+    assert responses[-1].exitcode == 3
+
+
+def test_a_plugin_that_is_not_a_policy_pack_is_refused(host: language_pb2_grpc.LanguageRuntimeStub) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        list(host.RunPlugin(language_pb2.RunPluginRequest(kind="resource", pwd="/tmp")))
+    assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert "policy packs only" in str(refused.value.details())
