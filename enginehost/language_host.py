@@ -154,6 +154,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         )
         with self._lock:
             self._children.add(process)
+        context.add_callback(process.terminate)  # the engine hung up: the pack goes too
         chunks: queue.Queue[language_pb2.RunPluginResponse | None] = queue.Queue()
 
         def pump(stream: IO[bytes], field: str) -> None:

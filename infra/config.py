@@ -375,21 +375,10 @@ class FacilityOwnedSpec(_Model):
     broker_users: bool = Field(
         default=False, alias="brokerUsers", description="the community brokers' users are the owner's"
     )
-    password_secret: str | None = Field(
-        default=None,
-        alias="passwordSecret",
-        description="the owner's Secret, in the stack's namespace, holding each broker's password",
+    producer: bool = Field(
+        default=False, description="the alert producer's user is the owner's (it writes the alert topics)"
     )
-    password_key: str = Field(default="{username}-password", alias="passwordKey")
     registry: FacilityRegistrySpec | None = None
-
-    @model_validator(mode="after")
-    def _passwords_found(self) -> FacilityOwnedSpec:
-        if self.broker_users and self.password_secret is None:
-            raise ValueError("facilityOwned.brokerUsers needs passwordSecret: where the owner keeps them")
-        if "{username}" not in self.password_key:
-            raise ValueError("facilityOwned.passwordKey names each user's key with {username}")
-        return self
 
 
 class StackConfig(_Model):

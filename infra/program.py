@@ -123,17 +123,15 @@ def _passwords(users: list[KafkaUserSpec], secrets: StackSecrets) -> dict[str, p
 
 
 def password_refs(config: StackConfig) -> dict[str, dict[str, str]]:
-    """Where the tools find the passwords of the users the facility's other owner declares: its
-    Secret and key. The stack never reads them: they stay with their owner, out of this state."""
-    owned = config.facility_owned
-    if owned is None or owned.password_secret is None:
+    """Where the tools find the passwords of the users the facility's other owner declares: the
+    Secret Strimzi's user operator writes for each KafkaUser, named after the user, key `password`
+    (KafkaUserModel.getSecretName and KEY_PASSWORD, strimzi-kafka-operator 0.51.0 and 1.2.0; no
+    secret prefix is set at USDF). The stack never reads them: they stay out of its state, and a
+    runner needs `get` on those Secrets only."""
+    if config.facility_owned is None:
         return {}
     return {
-        user.username: {
-            "namespace": config.namespace,
-            "secret": owned.password_secret,
-            "key": owned.password_key.format(username=user.username),
-        }
+        user.username: {"namespace": config.namespace, "secret": user.username, "key": "password"}
         for user in kafka_users(config)
         if owned_elsewhere(config, user)
     }

@@ -98,7 +98,9 @@ def _group_rule(username: str, group: str, pattern: PatternType, operation: Oper
 
 
 def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
-    """Every SCRAM user of the stack with exactly the ACLs it needs, and no more."""
+    """Every SCRAM user of the stack with exactly the ACLs it needs, and no more. The brokers'
+    users are listed even where the facility's other owner declares them (the outputs name them);
+    where that owner runs the producer under a user of its own, there is no producer here."""
     alerts = config.alert_topics
     names = service_users(config)
     producer, ingester, registry = names.producer, names.archive_ingester, names.schema_registry
@@ -113,13 +115,14 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
         )
         for broker in config.brokers
     ]
-    users.append(
-        KafkaUserSpec(
-            username=producer,
-            role=UserRole.PRODUCER,
-            acls=tuple(_topic_rules(producer, alerts, Operation.WRITE, Operation.DESCRIBE)),
+    if config.facility_owned is None or not config.facility_owned.producer:
+        users.append(
+            KafkaUserSpec(
+                username=producer,
+                role=UserRole.PRODUCER,
+                acls=tuple(_topic_rules(producer, alerts, Operation.WRITE, Operation.DESCRIBE)),
+            )
         )
-    )
     dead_letter = [t for t in config.topics if t.role is TopicRole.DEAD_LETTER]
     users.append(
         KafkaUserSpec(

@@ -41,13 +41,6 @@ def test_an_owned_topic_must_be_described() -> None:
         StackConfig.model_validate(values)
 
 
-def test_owned_broker_users_need_the_owner_s_secret() -> None:
-    values = facility_values("usdf")
-    del values["facilityOwned"]["passwordSecret"]
-    with pytest.raises(ValidationError, match="passwordSecret"):
-        StackConfig.model_validate(values)
-
-
 def test_a_stack_on_the_facility_s_registry_declares_none_of_its_own() -> None:
     values = facility_values("usdf")
     values["registry"] = {"replicas": 2}

@@ -1,5 +1,5 @@
-"""Passwords another owner keeps (USDF's phalanx `sasquatch` Secret): the outputs name the Secret and
-key, and the tools read them with kubectl when they need them, here a stand-in kubectl on PATH."""
+"""Passwords another owner keeps (USDF's phalanx brokers): the outputs name the Secret Strimzi writes
+for each user, and the tools read it with kubectl when they need it, here a stand-in kubectl."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from infra.outputs import StackOutputs
 from infra.program import public_outputs
 from infra.stackfile import load_stack
 
-SECRET = {"data": {"fink-usdf-password": base64.b64encode(b"from-the-owner").decode()}}
+SECRET = {"data": {"password": base64.b64encode(b"from-the-owner").decode()}}
 
 
 def outputs() -> StackOutputs:
@@ -42,7 +42,7 @@ def test_a_broker_s_password_is_read_from_the_owner_s_secret(
     assert calls.read_text().split() == [
         "get",
         "secret",
-        "sasquatch",
+        "fink-usdf",
         "--namespace",
         "sasquatch",
         "--output",
@@ -53,8 +53,8 @@ def test_a_broker_s_password_is_read_from_the_owner_s_secret(
 def test_a_missing_key_or_a_refused_read_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_kubectl(tmp_path, monkeypatch, f"echo '{json.dumps(SECRET)}'")
-    with pytest.raises(KeyError, match="has no key 'alerce-usdf-password'"):
+    fake_kubectl(tmp_path, monkeypatch, """echo '{"data": {}}'""")
+    with pytest.raises(KeyError, match="has no key 'password'"):
         outputs().password("alerce-usdf")
     fake_kubectl(tmp_path, monkeypatch, 'echo "Error from server (Forbidden)" >&2; exit 1')
     with pytest.raises(KeyError, match="Forbidden"):
