@@ -267,11 +267,90 @@ class IngressSpec(_Model):
         scheme = "https" if self.tls is not None else "http"
         return f"{scheme}://{self.host}{self.path_prefix.rstrip('/')}"
 
+    @property
+    def peer_namespaces(self) -> list[str]:
+        """Where the pods that forward public requests run."""
+        return [self.controller_namespace]
 
-class RegistrySpec(_Model):
+    @property
+    def peer_cidrs(self) -> list[str]:
+        return []
+
+
+class GatewayRefSpec(_Model):
+    """The Gateway (Gateway API) a route attaches to. Its owner runs it, holds its certificate and
+    lets this namespace's routes attach (`allowedRoutes`)."""
+
+    name: str
+    namespace: str
+    section_name: str | None = Field(default=None, alias="sectionName", description="one listener of it")
+    https: bool = Field(default=True, description="whether that listener serves HTTPS")
+    data_plane_namespace: str | None = Field(
+        default=None,
+        alias="dataPlaneNamespace",
+        description="where the Gateway's proxies run, for an in-cluster implementation",
+    )
+    source_ranges: list[str] = Field(
+        default_factory=list,
+        alias="sourceRanges",
+        description="the addresses its proxies connect from, for a cloud load balancer whose proxies "
+        "run outside the cluster (GKE's Gateways: Google's front ends or the proxy-only subnet)",
+    )
+
+    @model_validator(mode="after")
+    def _reaches_the_pods(self) -> GatewayRefSpec:
+        if self.data_plane_namespace is None and not self.source_ranges:
+            raise ValueError(
+                "a gateway needs dataPlaneNamespace or sourceRanges: the NetworkPolicy admits only them"
+            )
+        return self
+
+
+class HttpRouteSpec(_Model):
+    """A public route as a Gateway API HTTPRoute (the choice for a facility without ingress-nginx,
+    which was archived on 2026-03-24)."""
+
+    host: str
+    path_prefix: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] = Field(alias="pathPrefix")
+    gateway: GatewayRefSpec
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.gateway.https else "http"
+        return f"{scheme}://{self.host}{self.path_prefix.rstrip('/')}"
+
+    @property
+    def peer_namespaces(self) -> list[str]:
+        return [self.gateway.data_plane_namespace] if self.gateway.data_plane_namespace else []
+
+    @property
+    def peer_cidrs(self) -> list[str]:
+        return list(self.gateway.source_ranges)
+
+
+PublicRoute = IngressSpec | HttpRouteSpec
+
+
+class _Exposed(_Model):
+    """A service with at most one public route: an Ingress or an HTTPRoute."""
+
+    ingress: IngressSpec | None = None
+    http_route: HttpRouteSpec | None = Field(default=None, alias="httpRoute")
+
+    @model_validator(mode="after")
+    def _one_route(self) -> _Exposed:
+        if self.ingress is not None and self.http_route is not None:
+            raise ValueError("declare `ingress` or `httpRoute`, not both")
+        return self
+
+    @property
+    def public_route(self) -> PublicRoute | None:
+        return self.ingress or self.http_route
+
+
+class RegistrySpec(_Exposed):
     image: ImageRef = "confluentinc/cp-schema-registry:7.9.2"
     replicas: Annotated[int, Field(ge=1)] = 1
-    ingress: IngressSpec | None = None
 
 
 class GcsBucketSpec(_Model):
@@ -303,7 +382,7 @@ class ArchiveGcpServiceAccounts(_Model):
         return self
 
 
-class ArchiveSpec(_Model):
+class ArchiveSpec(_Exposed):
     bucket: Annotated[GcsBucketSpec | S3BucketSpec, Field(discriminator="kind")]
     schema_bucket: str | None = Field(
         default=None,
@@ -319,7 +398,6 @@ class ArchiveSpec(_Model):
     server_resources: ContainerResourcesSpec = Field(
         default=ContainerResourcesSpec(cpu="1", memory="512Mi"), alias="serverResources"
     )
-    ingress: IngressSpec | None = None
     gcp_service_accounts: ArchiveGcpServiceAccounts | None = Field(default=None, alias="gcpServiceAccounts")
 
     @model_validator(mode="after")
@@ -419,7 +497,7 @@ class StackConfig(_Model):
                 raise ValueError(f"the {self.facility} stack needs `kafka`, `archive` and `servicesImage`")
             if self.kafka.min_insync_replicas >= self.kafka.replication_factor:
                 raise ValueError("minInsyncReplicas must be below the replication factor")
-            self._ingresses_apart_from_kafka()
+            self._public_routes_apart_from_kafka()
             self._topics_fit_on_disk()
         if self.facility_owned is not None:
             self._owned_parts_described()
@@ -457,17 +535,18 @@ class StackConfig(_Model):
         if problems:
             raise ValueError("; ".join(problems))
 
-    def _ingresses_apart_from_kafka(self) -> None:
+    def _public_routes_apart_from_kafka(self) -> None:
         """Kafka's bootstrap and broker hosts are LoadBalancer Services, each with an address of
-        its own; the ingresses share the ingress controller's. One DNS name cannot be both."""
+        its own; the public routes share the ingress controller's or the Gateway's. One DNS name cannot
+        be both."""
         assert self.kafka is not None
         kafka_hosts = self.kafka.public_hosts
-        ingresses = [self.registry.ingress, self.archive.ingress if self.archive else None]
-        clashes = sorted({i.host for i in ingresses if i is not None} & kafka_hosts)
+        routes = [self.registry.public_route, self.archive.public_route if self.archive else None]
+        clashes = sorted({route.host for route in routes if route is not None} & kafka_hosts)
         if clashes:
             raise ValueError(
-                f"ingress host(s) {', '.join(clashes)} are also Kafka LoadBalancer hosts: "
-                "one DNS name cannot point at both; give the ingresses a host of their own"
+                f"public route host(s) {', '.join(clashes)} are also Kafka LoadBalancer hosts: "
+                "one DNS name cannot point at both; give the routes a host of their own"
             )
 
     @property

@@ -71,13 +71,13 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
         assert config.kafka is not None
         assert config.archive is not None
         bootstrap = f"{config.kafka.bootstrap_host}:{EXTERNAL_PORT}"
-        registry_ingress, archive_ingress = config.registry.ingress, config.archive.ingress
+        registry_route, archive_route = config.registry.public_route, config.archive.public_route
         owned = config.facility_owned
         if owned is not None and owned.registry is not None:
             registry = owned.registry.public_url
         else:
-            registry = registry_ingress.url if registry_ingress else cluster_address(config).registry_url
-        archive = archive_ingress.url if archive_ingress else ""
+            registry = registry_route.url if registry_route else cluster_address(config).registry_url
+        archive = archive_route.url if archive_route else ""
     topic_replication = config.replication
     tls: dict[str, Any] = {}
     if config.local is not None and config.local.tls_bootstrap_servers:

@@ -122,9 +122,10 @@ def placeholder_secrets(stack: str) -> tuple[dict[str, Any], dict[str, str]]:
     return values, flat
 
 
-def run_program(stack: str) -> ProgramRun:
-    """Declare the whole stack under mocks, exactly as `pulumi up --stack <stack>` would."""
-    plain = project_values(read_config_values(stack_file(stack)))
+def run_program(stack: str, overrides: dict[str, Any] | None = None) -> ProgramRun:
+    """Declare the whole stack under mocks, exactly as `pulumi up --stack <stack>` would; `overrides`
+    replaces keys of its stack file (`alertdist:registry`), as a changed stack file would."""
+    plain = project_values({**read_config_values(stack_file(stack)), **(overrides or {})})
     secret_values, placeholders = placeholder_secrets(stack)
     all_values = {f"{PROJECT}:{k}": v for k, v in as_pulumi_config({**plain, **secret_values}).items()}
     monitor = RecordingMonitor()

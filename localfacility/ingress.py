@@ -1,6 +1,7 @@
-"""The registry's public address, as at a facility: real nginx serving the path the facility
-Ingress declares (infra.components.kubernetes.ingress_path, the registry's public routes and
-rewrite target), the way ingress-nginx renders an Ingress into nginx's config.
+"""The registry's public address, as at a facility: real nginx rendered from the very route
+manifest the facility stacks declare (infra.components.kubernetes.public_route), either an Ingress,
+the way ingress-nginx renders one into nginx's config, or an HTTPRoute, with Gateway API's matching
+(element-wise path prefix, exact method, ReplacePrefixMatch rewrite).
 
 Brokers read it anonymously, as through the facilities' ingress. The registry behind it asks
 every client for a login (AxonOps has no anonymous mode), so nginx adds the facility's read-only
@@ -12,12 +13,14 @@ import base64
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from infra.components.kubernetes import INGRESS_ANNOTATIONS, ingress_path
-from infra.components.registry.manifests import REGISTRY_PUBLIC_ROUTES
-from infra.config import IngressSpec
+from infra.components.kubernetes import public_route
+from infra.components.registry.manifests import REGISTRY_PUBLIC_METHODS, REGISTRY_PUBLIC_ROUTES
+from infra.config import GatewayRefSpec, HttpRouteSpec, IngressSpec, PublicRoute
+from infra.naming import REGISTRY_APP, REGISTRY_PORT
 from localfacility.credentials import REGISTRY_READER_USER, FacilityCredentials
 from localfacility.process import ServiceSpec
 from localfacility.registry import registry_url
@@ -31,22 +34,85 @@ def public_registry_url(settings: FacilitySettings) -> str:
     return f"http://{settings.host}:{settings.registry_public_port}{REGISTRY_PREFIX}"
 
 
-def registry_location(settings: FacilitySettings) -> tuple[str, str]:
-    """The regex location and rewrite target of the facility's registry Ingress."""
-    spec = IngressSpec(host=settings.host, path_prefix=REGISTRY_PREFIX)
-    return ingress_path(spec, REGISTRY_PUBLIC_ROUTES), INGRESS_ANNOTATIONS[
-        "nginx.ingress.kubernetes.io/rewrite-target"
+def registry_route_spec(settings: FacilitySettings) -> PublicRoute:
+    """The registry's public route, of the kind the local facility plays (`public_routes`)."""
+    if settings.public_routes == "gateway":
+        gateway = GatewayRefSpec(name="local", namespace="local", https=False, data_plane_namespace="local")
+        return HttpRouteSpec(host=settings.host, path_prefix=REGISTRY_PREFIX, gateway=gateway)
+    return IngressSpec(host=settings.host, path_prefix=REGISTRY_PREFIX)
+
+
+def registry_route(settings: FacilitySettings) -> dict[str, Any]:
+    """The manifest a facility stack would declare for that route."""
+    spec = registry_route_spec(settings)
+    return public_route(
+        "local", REGISTRY_APP, REGISTRY_PORT, spec, REGISTRY_PUBLIC_ROUTES, REGISTRY_PUBLIC_METHODS
+    )
+
+
+def nginx_locations(route: dict[str, Any], upstream: str, headers: str) -> str:
+    """The nginx `location` blocks that route as the manifest's controller would; anything else
+    falls to a 404."""
+    if route["kind"] == "Ingress":
+        return "".join(_ingress_locations(route, upstream, headers))
+    return "".join(_http_route_locations(route, upstream, headers))
+
+
+def _ingress_locations(route: dict[str, Any], upstream: str, headers: str) -> list[str]:
+    """ingress-nginx turns a use-regex path into a case-insensitive regex location and the
+    rewrite-target into `rewrite (?i)<path> <target> break` (ingress-nginx
+    rootfs/etc/nginx/template/nginx.tmpl)."""
+    target = route["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"]
+    return [
+        f"""        location ~* "^{path["path"]}" {{
+            rewrite "(?i){path["path"]}" {target} break;
+{headers}            proxy_pass {upstream};
+        }}
+"""
+        for rule in route["spec"]["rules"]
+        for path in rule["http"]["paths"]
     ]
+
+
+def _http_route_locations(route: dict[str, Any], upstream: str, headers: str) -> list[str]:
+    """Gateway API's HTTPRoute (gateway-api v1.6.3, apis/v1/httproute_types.go): a PathPrefix
+    matches the prefix itself or the prefix followed by `/` and more, case-sensitively; a method
+    match is exact; a request no rule matches gets a 404; ReplacePrefixMatch swaps the matched
+    prefix for the replacement."""
+    methods: dict[tuple[str, str], set[str]] = {}
+    for rule in route["spec"]["rules"]:
+        ((match,), (rewrite,)) = rule["matches"], rule["filters"]
+        key = (match["path"]["value"], rewrite["urlRewrite"]["path"]["replacePrefixMatch"])
+        methods.setdefault(key, set()).add(match.get("method", ""))
+    blocks = []
+    for (prefix, replacement), allowed in methods.items():
+        guard = (
+            ""
+            if "" in allowed
+            else f'            if ($request_method !~ "^({"|".join(sorted(allowed))})$") {{ return 404; }}\n'
+        )
+        for location in (f"= {prefix}", f"^~ {prefix}/"):
+            blocks.append(
+                f"""        location {location} {{
+{guard}            rewrite "^{prefix}(.*)$" {replacement}$1 break;
+{headers}            proxy_pass {upstream};
+        }}
+"""
+            )
+    return blocks
 
 
 def write_ingress_config(settings: FacilitySettings, creds: FacilityCredentials) -> Path:
     """nginx.conf for the registry's public routes (mode 0600: it holds the read-only login)."""
-    path, target = registry_location(settings)
     reader = f"{REGISTRY_READER_USER}:{creds.registry_reader_password.get_secret_value()}"
     token = base64.b64encode(reader.encode()).decode()
+    headers = f"""            proxy_buffering off;
+            proxy_set_header Authorization "Basic {token}";
+"""
+    locations = nginx_locations(registry_route(settings), registry_url(settings), headers)
     temp = settings.data_dir / "ingress"
     temp.mkdir(parents=True, exist_ok=True)
-    config = f"""# Written by localfacility.ingress; ingress-nginx renders a use-regex Ingress the same way.
+    config = f"""# Written by localfacility.ingress from a facility {settings.public_routes} route manifest.
 # One process, in the foreground: nginx keeps its command line (a master process rewrites its own,
 # and the supervisor stops only a pid whose command line is the one it started).
 daemon off;
@@ -63,13 +129,7 @@ http {{
     scgi_temp_path {temp}/scgi;
     server {{
         listen {settings.host}:{settings.registry_public_port};
-        location ~* "^{path}" {{
-            rewrite "(?i){path}" {target} break;
-            proxy_buffering off;
-            proxy_set_header Authorization "Basic {token}";
-            proxy_pass {registry_url(settings)};
-        }}
-        location / {{
+{locations}        location / {{
             return 404;
         }}
     }}

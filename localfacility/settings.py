@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,11 @@ class FacilitySettings(BaseSettings):
     postgres_port: int = 15432
     registry_port: int = 18081
     registry_public_port: int = Field(default=18082, description="the registry's public routes (nginx)")
+    public_routes: Literal["ingress", "gateway"] = Field(
+        default="ingress",
+        description="how nginx routes the registry's public paths: as ingress-nginx renders the facility "
+        "Ingress (what idf and usdf run), or as a Gateway routes the HTTPRoute",
+    )
     s3_port: int = 17070
     gcs_port: int = 14443
     archive_server_port: int = 18080

@@ -1,12 +1,16 @@
 """Validation of Kubernetes manifests against their real API schemas: Strimzi's CRDs (from
-../shared/strimzi-crds/<chart version>/, or ALERTDIST_STRIMZI_CRDS) and the core Kubernetes API.
+../shared/strimzi-crds/<chart version>/, or ALERTDIST_STRIMZI_CRDS), Gateway API's CRDs (from its Go
+module) and the core Kubernetes API.
 Used on the mocks' record (tests/unit) and on the YAML the engine renders (tests/integration)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import tarfile
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
+from infra.components.kubernetes import GATEWAY_API_VERSION
 
 KUBERNETES_VERSION = "1.33.0"
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +72,51 @@ def require_crds(chart_version: str) -> Path:
     return directory
 
 
+def gateway_api_crds() -> Path:
+    """The standard-channel CRDs of the Gateway API release the routes are written for, from its Go
+    module (the module proxy serves the whole repository tree, config/crd/ included); in CI their
+    absence fails the run, elsewhere it skips and says why."""
+    found = subprocess.run(
+        ["go", "mod", "download", "-json", f"sigs.k8s.io/gateway-api@{GATEWAY_API_VERSION}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        message = f"Gateway API {GATEWAY_API_VERSION} not downloadable (go mod download): {found.stderr}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Path(json.loads(found.stdout)["Dir"]) / "config" / "crd" / "standard"
+
+
+@cache
+def gateway_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    return _served_schemas(gateway_api_crds().glob("gateway.networking.k8s.io_*routes.yaml"))
+
+
+def _served_schemas(paths: Iterable[Path]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> the served openAPIV3Schema of each CRD file, closed against unknown fields."""
+    schemas = {}
+    for path in sorted(paths):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                schemas[(f"{group}/{version['name']}", kind)] = _closed(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+def validate_gateway(manifest: dict[str, Any]) -> None:
+    """Raises jsonschema.ValidationError where a route does not match the served CRD schema."""
+    schema = gateway_schemas()[(manifest["apiVersion"], manifest["kind"])]
+    jsonschema.validate({key: value for key, value in manifest.items() if key != "metadata"}, schema)
+
+
+def is_gateway(manifest: dict[str, Any]) -> bool:
+    return str(manifest["apiVersion"]).startswith("gateway.networking.k8s.io/")
+
+
 def _closed(schema: Any) -> Any:
     """The API server prunes unknown fields silently; treat them as errors instead."""
     if isinstance(schema, dict):
@@ -87,14 +138,7 @@ def crd_schemas(chart_version: str) -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> the served openAPIV3Schema, closed against unknown fields."""
     directory = crd_dir(chart_version)
     assert directory is not None
-    schemas = {}
-    for path in sorted(directory.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            if version.get("served"):
-                schemas[(f"{group}/{version['name']}", kind)] = _closed(version["schema"]["openAPIV3Schema"])
-    return schemas
+    return _served_schemas(directory.glob("*.yaml"))
 
 
 def is_strimzi(manifest: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import ContainerResourcesSpec, IngressSpec
+from infra.config import ContainerResourcesSpec, HttpRouteSpec, IngressSpec, PublicRoute
 from infra.naming import METRICS_PORT
 
 Manifest = dict[str, Any]
@@ -200,6 +200,66 @@ def ingress(namespace: str, app: str, port: int, spec: IngressSpec, routes: tupl
     }
 
 
+# The Gateway API release whose HTTPRoute (gateway.networking.k8s.io/v1, standard channel) the
+# routes are written for and checked against (tests/manifest_checks.py reads its CRDs from the
+# release's Go module, sigs.k8s.io/gateway-api).
+GATEWAY_API_VERSION = "v1.6.3"
+
+
+def http_route(
+    namespace: str,
+    app: str,
+    port: int,
+    spec: HttpRouteSpec,
+    routes: tuple[str, ...],
+    methods: tuple[str, ...] = (),
+) -> Manifest:
+    """An HTTPRoute passing `<prefix>/<route>[/...]` for the given top-level routes only, each
+    rewritten to `/<route>...`, and only for `methods` when given (Gateway API matches the method
+    itself, where ingress-nginx needs a snippet). One rule a route and method: a rule rewriting with
+    ReplacePrefixMatch must hold exactly one PathPrefix match (a CEL rule of the HTTPRoute CRD,
+    gateway-api v1.6.3 config/crd/standard/gateway.networking.k8s.io_httproutes.yaml)."""
+    prefix = spec.path_prefix.rstrip("/")
+    parent: Manifest = {"name": spec.gateway.name, "namespace": spec.gateway.namespace}
+    if spec.gateway.section_name is not None:
+        parent["sectionName"] = spec.gateway.section_name
+    rules = []
+    for route in routes:
+        for method in methods or (None,):
+            match: Manifest = {"path": {"type": "PathPrefix", "value": f"{prefix}/{route}"}}
+            if method is not None:
+                match["method"] = method
+            rewrite = {"type": "ReplacePrefixMatch", "replacePrefixMatch": f"/{route}"}
+            rules.append(
+                {
+                    "matches": [match],
+                    "filters": [{"type": "URLRewrite", "urlRewrite": {"path": rewrite}}],
+                    "backendRefs": [{"name": app, "port": port}],
+                }
+            )
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": meta(app, namespace, **app_labels(app)),
+        "spec": {"parentRefs": [parent], "hostnames": [spec.host], "rules": rules},
+    }
+
+
+def public_route(
+    namespace: str,
+    app: str,
+    port: int,
+    spec: PublicRoute,
+    routes: tuple[str, ...],
+    methods: tuple[str, ...] = (),
+) -> Manifest:
+    """The app's public route as the stack declares it. An Ingress cannot restrict methods (nginx
+    would need a snippet), so an app routed by one must be read-only on the given paths."""
+    if isinstance(spec, HttpRouteSpec):
+        return http_route(namespace, app, port, spec, routes, methods)
+    return ingress(namespace, app, port, spec, routes)
+
+
 def disruption_budget(deployment_manifest: Manifest) -> Manifest | None:
     """At most one replica of a replicated Deployment evicted at a time (a node drain, an upgrade of
     the cluster); none for a single replica, which a budget would make undrainable."""
@@ -216,10 +276,15 @@ def disruption_budget(deployment_manifest: Manifest) -> Manifest | None:
 
 
 def only_from(
-    namespace: str, app: str, port: int, apps: list[str], namespaces: list[str] | None = None
+    namespace: str,
+    app: str,
+    port: int,
+    apps: list[str],
+    route: PublicRoute | None = None,
 ) -> Manifest:
     """A NetworkPolicy: the app's pods accept connections on `port` only from the pods of `apps`
-    in its namespace and from any pod of `namespaces` (an ingress controller's)."""
+    in its namespace and from what forwards its public route (the ingress controller's or the
+    Gateway's pods, or the addresses a cloud Gateway's proxies connect from)."""
     peers: list[Manifest] = [
         {
             "podSelector": {
@@ -229,8 +294,9 @@ def only_from(
     ]
     peers += [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": other}}}
-        for other in namespaces or []
+        for other in (route.peer_namespaces if route is not None else [])
     ]
+    peers += [{"ipBlock": {"cidr": cidr}} for cidr in (route.peer_cidrs if route is not None else [])]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

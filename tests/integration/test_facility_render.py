@@ -17,8 +17,16 @@ from infra.stackfile import load_stack, read_config_values, stack_file
 from localfacility.install import install_engine
 from localfacility.render import render_stack
 from localfacility.settings import FacilitySettings
-from tests.manifest_checks import is_strimzi, require_crds, type_token, validate_core, validate_strimzi
-from tests.unit.infra.test_program import FACILITY_STACKS, program
+from tests.manifest_checks import (
+    is_gateway,
+    is_strimzi,
+    require_crds,
+    type_token,
+    validate_core,
+    validate_gateway,
+    validate_strimzi,
+)
+from tests.unit.infra.test_program import FACILITY_STACKS, gateway_routes, program
 
 SETTINGS = FacilitySettings()
 
@@ -101,3 +109,17 @@ def test_a_policy_violation_fails_the_deploy() -> None:
     work_dir = SETTINGS.run_dir.parent / "render" / "usdf-two-replicas"
     with pytest.raises(auto.CommandError, match=r"\[mandatory\]  facility-topics-replicated"):
         render_stack("usdf", work_dir, SETTINGS.bin_dir, {"alertdist:kafka": kafka})
+
+
+def test_a_stack_on_a_gateway_renders_http_routes_the_crd_accepts() -> None:
+    """idf with its public routes on a Gateway: the engine writes HTTPRoutes in place of Ingresses,
+    each valid against Gateway API's CRD."""
+    install_engine(SETTINGS)
+    work_dir = SETTINGS.run_dir.parent / "render" / "idf-gateway"
+    folder = render_stack("idf", work_dir, SETTINGS.bin_dir, gateway_routes("idf"))
+    objects = [doc for path in sorted(folder.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
+    routes = [o for o in objects if is_gateway(o)]
+    assert {r["metadata"]["name"] for r in routes} == {"schema-registry", "archive-server"}
+    assert not [o for o in objects if o["kind"] == "Ingress"]
+    for route in routes:
+        validate_gateway(route)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 import subprocess
 from typing import Any
 
@@ -16,6 +17,9 @@ from localfacility import kafka
 from localfacility.credentials import REGISTRY_ADMIN_USER, REGISTRY_READER_USER
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
+from localfacility.ingress import ingress_spec, public_registry_url, write_ingress_config
+from localfacility.ports import free_port
+from localfacility.process import Supervisor
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
 
@@ -167,3 +171,43 @@ def test_brokers_read_the_registry_anonymously_and_cannot_write(
         assert status in (404, 405), (method, path, status)
     registry_direct = facility.endpoints().schema_registry_url
     assert httpx.get(registry_direct + schema).status_code == 401  # the registry itself asks for a login
+
+
+def test_nginx_routing_the_registry_s_http_route_passes_reads_only(
+    facility: LocalFacility, local_stack: dict[str, Any]
+) -> None:
+    """The same registry behind real nginx rendered from the HTTPRoute a Gateway-routed facility
+    would declare: reads of /schemas pass, other methods, other paths and other cases do not."""
+    settings = facility.settings.model_copy(
+        update={
+            "public_routes": "gateway",
+            "registry_public_port": free_port(),
+            "run_dir": facility.settings.run_dir / "gateway-route",  # holds the read login: not /tmp
+        }
+    )
+    write_ingress_config(settings, facility.credentials)
+    spec = ingress_spec(settings)
+    supervisor = Supervisor(pid_dir=settings.pid_dir, log_dir=settings.log_dir)
+    supervisor.start(spec)
+    try:
+        public = public_registry_url(settings)
+        schema = f"/schemas/ids/{latest_version().schema_id}"
+        assert httpx.get(public + schema).status_code == 200
+        assert httpx.get(public + "/schemas").status_code == 200
+        admin = httpx.BasicAuth(
+            REGISTRY_ADMIN_USER, facility.credentials.registry_admin_password.get_secret_value()
+        )
+        for method, path in [
+            ("POST", schema),
+            ("DELETE", schema),
+            ("GET", "/subjects"),
+            ("POST", "/subjects/alert-packet/versions"),
+            ("PUT", "/mode"),
+            ("GET", "/schemasx"),
+            ("GET", "/Schemas/types"),
+        ]:
+            status = httpx.request(method, public + path, auth=admin, json={}).status_code
+            assert status == 404, (method, path, status)
+    finally:
+        assert supervisor.stop(spec)
+        shutil.rmtree(settings.run_dir)

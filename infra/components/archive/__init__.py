@@ -15,7 +15,7 @@ from infra.components.archive.manifests import (
 from infra.components.kubernetes import (
     apply_manifest,
     disruption_budget,
-    ingress,
+    public_route,
     secret,
     service,
     service_account,
@@ -82,8 +82,9 @@ class AlertArchive(pulumi.ComponentResource):
             if budget is not None:
                 apply_manifest(budget, child)
         apply_manifest(service(namespace, SERVER_APP, ARCHIVE_SERVER_PORT), child)
-        if spec.ingress is not None:
-            public = ingress(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, spec.ingress, ARCHIVE_PUBLIC_ROUTES)
+        if spec.public_route is not None:
+            route = spec.public_route
+            public = public_route(namespace, SERVER_APP, ARCHIVE_SERVER_PORT, route, ARCHIVE_PUBLIC_ROUTES)
             apply_manifest(public, child)
         self.register_outputs({"bucket": spec.bucket.name})
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pulumi
 
 from alertdist_common.schemas import ALERT_SUBJECT, available_versions
-from infra.components.kubernetes import apply_manifest, disruption_budget, ingress, service, service_account
+from infra.components.kubernetes import (
+    apply_manifest,
+    disruption_budget,
+    public_route,
+    service,
+    service_account,
+)
 from infra.components.registry.manifests import (
+    REGISTRY_PUBLIC_METHODS,
     REGISTRY_PUBLIC_ROUTES,
     registry_deployment,
     registry_network_policy,
@@ -41,8 +48,9 @@ class SchemaRegistry(pulumi.ComponentResource):
             apply_manifest(budget, child)
         apply_manifest(registry_network_policy(spec, namespace), child)
         registry_service = apply_manifest(service(namespace, REGISTRY_APP, REGISTRY_PORT), child)
-        if spec.ingress is not None:
-            public = ingress(namespace, REGISTRY_APP, REGISTRY_PORT, spec.ingress, REGISTRY_PUBLIC_ROUTES)
+        if spec.public_route is not None:
+            routes, methods = REGISTRY_PUBLIC_ROUTES, REGISTRY_PUBLIC_METHODS
+            public = public_route(namespace, REGISTRY_APP, REGISTRY_PORT, spec.public_route, routes, methods)
             apply_manifest(public, child)
         apply_manifest(
             schema_sync_job(sync_image, address),

@@ -48,6 +48,8 @@ SCHEMA_SYNC_RESOURCES = ContainerResourcesSpec(cpu="250m", memory="512Mi")
 # core/src/main/java/io/confluent/kafka/schemaregistry/rest/resources/SchemasResource.java). Writes
 # (`/subjects/*/versions`, `/mode`, `/config`, DELETE) are on other routes and stay in the cluster.
 REGISTRY_PUBLIC_ROUTES = ("schemas",)
+# Where a route can match the method (an HTTPRoute), it passes reads only.
+REGISTRY_PUBLIC_METHODS = ("GET",)
 
 
 # The image's `configure` turns every SCHEMA_REGISTRY_* variable into a property (`dub template` of
@@ -118,14 +120,13 @@ def registry_deployment(spec: RegistrySpec, address: ClusterAddress) -> Manifest
 
 # Who may reach the registry's port, which takes writes without a login: its own replicas (a
 # follower forwards writes to the leader), the schema sync Job that writes, the archive that reads
-# schemas, and the ingress controller that serves the public read-only routes.
+# schemas, and the ingress controller or Gateway that serves the public read-only routes.
 REGISTRY_CLIENTS = [REGISTRY_APP, SCHEMA_SYNC_APP, INGESTER_APP, SERVER_APP]
 
 
 def registry_network_policy(spec: RegistrySpec, namespace: str) -> Manifest:
     """No other pod of a shared namespace may write schemas."""
-    controllers = [spec.ingress.controller_namespace] if spec.ingress is not None else []
-    return only_from(namespace, REGISTRY_APP, REGISTRY_PORT, REGISTRY_CLIENTS, controllers)
+    return only_from(namespace, REGISTRY_APP, REGISTRY_PORT, REGISTRY_CLIENTS, spec.public_route)
 
 
 def schema_set_digest(image: str) -> str:

@@ -238,3 +238,49 @@ def test_a_schema_bucket_apart_reaches_both_archive_services_only_beside_an_exis
     values["archive"]["schemaBucket"] = "schemas"
     with pytest.raises(ValidationError, match="schemaBucket needs an existing archive bucket"):
         StackConfig.model_validate(values)
+
+
+GATEWAY = {"name": "public", "namespace": "gateways", "dataPlaneNamespace": "gateways"}
+
+
+def an_http_route(host: str = "alert-stream-idf-api.lsst.cloud") -> dict[str, Any]:
+    return {"host": host, "pathPrefix": "/schema-registry", "gateway": dict(GATEWAY)}
+
+
+@pytest.mark.parametrize("kind", ["ingress", "httpRoute"])
+def test_a_public_route_may_not_share_a_kafka_load_balancer_host(kind: str) -> None:
+    values = facility_values("idf")
+    kafka_host = values["kafka"]["external"]["brokerHosts"][1]
+    route = an_http_route(kafka_host) if kind == "httpRoute" else {**values["registry"]["ingress"]}
+    route["host"] = kafka_host
+    values["registry"].pop("ingress")
+    values["registry"][kind] = route
+    with pytest.raises(ValidationError, match=f"public route host\\(s\\) {kafka_host} are also Kafka"):
+        StackConfig.model_validate(values)
+    values["registry"][kind]["host"] = "elsewhere.lsst.cloud"
+    assert StackConfig.model_validate(values).registry.public_route is not None
+
+
+def test_a_service_has_one_public_route() -> None:
+    values = facility_values("idf")
+    values["archive"]["httpRoute"] = an_http_route()
+    with pytest.raises(ValidationError, match="`ingress` or `httpRoute`, not both"):
+        StackConfig.model_validate(values)
+
+
+def test_a_gateway_names_where_its_traffic_comes_from() -> None:
+    values = facility_values("idf")
+    values["registry"]["httpRoute"] = {**an_http_route(), "gateway": {"name": "g", "namespace": "n"}}
+    values["registry"].pop("ingress")
+    with pytest.raises(ValidationError, match="dataPlaneNamespace or sourceRanges"):
+        StackConfig.model_validate(values)
+
+
+@pytest.mark.parametrize(("https", "scheme"), [(True, "https"), (False, "http")])
+def test_an_http_route_s_url_has_its_gateway_listener_s_scheme(https: bool, scheme: str) -> None:
+    values = facility_values("idf")
+    values["registry"].pop("ingress")
+    values["registry"]["httpRoute"] = {**an_http_route(), "gateway": {**GATEWAY, "https": https}}
+    route = StackConfig.model_validate(values).registry.public_route
+    assert route is not None
+    assert route.url == f"{scheme}://alert-stream-idf-api.lsst.cloud/schema-registry"

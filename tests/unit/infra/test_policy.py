@@ -9,9 +9,10 @@ import pytest
 from pulumi_policy import EnforcementLevel, PolicyResourceOptions, ResourceValidationArgs
 
 from infra.policy.pack import policies
-from infra.policy.rules import DYNAMIC_RESOURCE, RULES
+from infra.policy.rules import DYNAMIC_RESOURCE, NAMESPACED, RULES
+from infra.render import run_program
 from infra.stackfile import stack_names
-from tests.unit.infra.test_program import program
+from tests.unit.infra.test_program import FACILITY_STACKS, gateway_routes, program
 
 POLICIES = {policy.name: policy for policy in policies()}
 
@@ -131,3 +132,13 @@ def test_a_literal_password_in_a_container_is_refused() -> None:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["env"].append({"name": "ALERTDIST_KAFKA_PASSWORD", "value": "hunter2"})
     assert len(violations("kubernetes:apps/v1:Deployment", deployment, "credentials-come-from-secrets")) == 1
+
+
+def test_every_kind_a_facility_stack_declares_is_held_to_a_namespace() -> None:
+    """The namespace rule knows every namespaced kind the program can declare, HTTPRoutes included."""
+    runs = [program(stack) for stack in FACILITY_STACKS] + [run_program("idf", gateway_routes("idf"))]
+    declared = {
+        r.type for run in runs for r in run.resources if r.custom and r.type.startswith("kubernetes:")
+    }
+    assert "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute" in declared
+    assert [kind for kind in sorted(declared) if not NAMESPACED.match(kind)] == []

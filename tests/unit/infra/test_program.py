@@ -383,3 +383,37 @@ def test_replicated_workloads_lose_one_pod_at_a_time_to_a_drain(stack: str) -> N
         if spec["replicas"] > 1:
             assert budgets.pop(name) == {"maxUnavailable": 1, "selector": spec["selector"]}
     assert budgets == {}  # none for a single replica: it could never be drained
+
+
+def gateway_routes(stack: str) -> dict[str, Any]:
+    """The stack's public routes moved from its Ingresses to HTTPRoutes on an in-cluster Gateway."""
+    config = load_stack(stack)
+    gateway = {"name": "public", "namespace": "gateways", "dataPlaneNamespace": "gateway-proxies"}
+    overrides = {}
+    for part, spec in (("registry", config.registry), ("archive", config.archive)):
+        if spec is None or spec.ingress is None:
+            continue
+        values = spec.model_dump(by_alias=True, exclude_none=True, exclude={"ingress"})
+        values["httpRoute"] = {
+            "host": spec.ingress.host,
+            "pathPrefix": spec.ingress.path_prefix,
+            "gateway": gateway,
+        }
+        overrides[f"alertdist:{part}"] = values
+    return overrides
+
+
+def test_a_stack_on_a_gateway_declares_http_routes_instead_of_ingresses() -> None:
+    run = run_program("idf", gateway_routes("idf"))
+    assert not run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    routes = {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in run.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    }
+    assert set(routes) == {"schema-registry", "archive-server"}
+    assert routes["schema-registry"]["spec"]["rules"][0]["matches"][0]["method"] == "GET"
+    assert run.outputs["registryUrl"] == "https://alert-stream-idf-api.lsst.cloud/schema-registry"
+    assert run.outputs["archiveUrl"] == "https://alert-stream-idf-api.lsst.cloud/alert-archive"
+    (policy,) = [p.inputs for p in run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")]
+    assert admits(policy, {}, "gateway-proxies", 8081)
+    assert not admits(policy, {}, "ingress-nginx", 8081)
