@@ -1,4 +1,5 @@
-"""Will the topics fit on the brokers' disks? Pure arithmetic on the typed stack config.
+"""Will the topics fit on the brokers' disks? Pure arithmetic on the topics of a stack (the stack
+config's validation calls it, so it reads topics through a protocol, not the config module).
 
 Kafka's `retention.bytes` bounds each partition's log, not the topic (Kafka docs, topic configs:
 "This configuration controls the maximum size a partition ... can grow to"), so a topic may hold
@@ -7,13 +8,31 @@ topic is expected to receive: LSST's alert stream is about 0.8 TB a night."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-from infra.config import TopicRole, TopicSpec
+from typing import Protocol
 
 LSST_ALERT_BYTES_PER_NIGHT = 800 * 10**9
 DAY_MS = 24 * 3600 * 1000
 SIZE_UNITS = {"Gi": 2**30, "Ti": 2**40}
+ALERTS, REGISTRY = "alerts", "registry"  # the roles capacity treats apart (infra.config.TopicRole)
+
+
+class RetainedTopic(Protocol):
+    """What capacity reads of a topic (infra.config.TopicSpec)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def retention_ms(self) -> int: ...
+    @property
+    def retention_bytes(self) -> int: ...
+    @property
+    def bytes_per_day(self) -> int | None: ...
 
 
 def storage_bytes(size: str) -> int:
@@ -21,11 +40,11 @@ def storage_bytes(size: str) -> int:
     return int(size[:-2]) * SIZE_UNITS[size[-2:]]
 
 
-def daily_bytes(topic: TopicSpec) -> int | None:
+def daily_bytes(topic: RetainedTopic) -> int | None:
     """What the topic is expected to receive a day: its `bytesPerDay`, else LSST's rate for alert topics."""
     if topic.bytes_per_day is not None:
         return topic.bytes_per_day
-    return LSST_ALERT_BYTES_PER_NIGHT if topic.role is TopicRole.ALERTS else None
+    return LSST_ALERT_BYTES_PER_NIGHT if topic.role == ALERTS else None
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,7 @@ class TopicFootprint:
         return self.size_bound if self.size_bound is not None else self.time_bound
 
 
-def footprint(topic: TopicSpec) -> TopicFootprint:
+def footprint(topic: RetainedTopic) -> TopicFootprint:
     size = topic.partitions * topic.retention_bytes if topic.retention_bytes >= 0 else None
     rate = daily_bytes(topic)
     time = rate * topic.retention_ms // DAY_MS if rate is not None and topic.retention_ms >= 0 else None
@@ -49,7 +68,7 @@ def footprint(topic: TopicSpec) -> TopicFootprint:
 
 
 def disk_problems(
-    topics: list[TopicSpec], replication_factor: int, brokers: int, broker_disk: int, budget: float
+    topics: Sequence[RetainedTopic], replication_factor: int, brokers: int, broker_disk: int, budget: float
 ) -> list[str]:
     """Why the topics would not fit `budget` of each broker's disk; empty when they do.
 
@@ -58,7 +77,7 @@ def disk_problems(
     problems = []
     kept = 0
     for topic in topics:
-        if topic.role is TopicRole.REGISTRY:
+        if topic.role == REGISTRY:
             continue  # compacted schemas: kilobytes
         kept_by = footprint(topic)
         if kept_by.bytes is None:

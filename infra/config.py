@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from infra.capacity import disk_problems, storage_bytes
+
 MIB = 1024 * 1024
 COMMUNITY_BROKERS = ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle")
 
@@ -522,8 +524,6 @@ class StackConfig(_Model):
                 raise ValueError("the facility runs the registry: the stack keeps no registry topic")
 
     def _topics_fit_on_disk(self) -> None:
-        from infra.capacity import disk_problems, storage_bytes  # capacity works on this module's types
-
         assert self.kafka is not None
         problems = disk_problems(
             self.topics,

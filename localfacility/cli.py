@@ -27,99 +27,134 @@ def _print_status(services: list[ServiceStatus]) -> None:
         print(f"  {service.name:<16} pid {pid!s:<8} {state}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="alertdist-facility", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("install", help="install the pinned servers (Kafka, registry, S3, GCS)")
-    commands.add_parser("up", help="install what is missing, start everything, wait until it answers")
+def _install(facility: LocalFacility, args: argparse.Namespace) -> int:
+    try:
+        installed = install_all(facility.settings, kubernetes_provider=args.kubernetes_provider)
+    except InstallError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("installed: " + (", ".join(installed) if installed else "everything was up to date"))
+    return 0
+
+
+def _up(facility: LocalFacility, _args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    try:
+        services = facility.up()
+    except (InstallError, ServiceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"local facility up in {time.monotonic() - started:.1f} s")
+    _print_status(services)
+    print(facility.endpoints().model_dump_json(indent=2))
+    return 0
+
+
+def _down(facility: LocalFacility, args: argparse.Namespace) -> int:
+    # The archive services first: stopped after Kafka, they could not leave their group.
+    stopped = ArchiveServices(LocalDeployment(facility)).down() + facility.down(purge=args.purge)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _status(facility: LocalFacility, _args: argparse.Namespace) -> int:
+    services = facility.status()
+    _print_status(services)
+    return 0 if all(service.ready for service in services) else 1
+
+
+def _endpoints(facility: LocalFacility, _args: argparse.Namespace) -> int:
+    print(facility.endpoints().model_dump_json(indent=2))
+    return 0
+
+
+def _pulumi(facility: LocalFacility, args: argparse.Namespace) -> int:
+    return LocalDeployment(facility).pulumi(args.arguments)
+
+
+def _render(facility: LocalFacility, args: argparse.Namespace) -> int:
+    install_engine(facility.settings, kubernetes_provider=True)
+    work_dir = facility.settings.run_dir.parent / "render" / args.stack
+    try:
+        folder = render_stack(args.stack, work_dir, facility.settings.bin_dir)
+    except auto.CommandError as error:
+        print(f"error: the {args.stack} stack did not render: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(list(folder.rglob('*.yaml')))} manifests of the {args.stack} stack in {folder}")
+    return 0
+
+
+def _services(facility: LocalFacility, args: argparse.Namespace) -> int:
+    archive = ArchiveServices(LocalDeployment(facility), args.archive)
+    if args.action == "down":
+        stopped = archive.down()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    try:
+        archive.up()
+    except (ServiceError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"archive ingester and server up ({args.archive}); archive at {archive.archive_url()}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: each subcommand names the function that runs it."""
+    root = argparse.ArgumentParser(prog="alertdist-facility", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    install = commands.add_parser("install", help="install the pinned servers (Kafka, registry, S3, GCS)")
+    install.add_argument(
+        "--kubernetes-provider",
+        action="store_true",
+        help="also build the Kubernetes provider, which only renders of the facility stacks use",
+    )
+    install.set_defaults(run=_install)
+    commands.add_parser(
+        "up", help="install what is missing, start everything, wait until it answers"
+    ).set_defaults(run=_up)
     down = commands.add_parser("down", help="stop the facility's own processes (archive services first)")
     down.add_argument("--purge", action="store_true", help="also delete data, config and credentials")
-    commands.add_parser("status", help="say what runs; exit 1 unless everything answers")
-    commands.add_parser("endpoints", help="print the endpoints as JSON (no secrets)")
+    down.set_defaults(run=_down)
+    commands.add_parser("status", help="say what runs; exit 1 unless everything answers").set_defaults(
+        run=_status
+    )
+    commands.add_parser("endpoints", help="print the endpoints as JSON (no secrets)").set_defaults(
+        run=_endpoints
+    )
     deploy = commands.add_parser(
         "deploy", help="deploy the local stack: topics, users, ACLs, schemas, buckets"
     )
     deploy.add_argument("--destroy", action="store_true", help="remove what the deploy made")
+    deploy.set_defaults(run=lambda facility, args: _deploy(facility, args.destroy))
     engine = commands.add_parser(
         "pulumi",
         help="the Pulumi CLI on this facility's backend, in its project folder (e.g. preview --stack local)",
     )
     engine.add_argument("arguments", nargs=argparse.REMAINDER)
+    engine.set_defaults(run=_pulumi)
     render = commands.add_parser(
         "render",
         help="`pulumi up` of a facility stack in render mode: its manifests as YAML, nothing applied",
     )
     render.add_argument("stack", choices=["idf", "usdf"])
-    archive_cmd = commands.add_parser("services", help="start or stop the archive ingester and server")
-    archive_cmd.add_argument("action", choices=["up", "down"])
-    archive_cmd.add_argument(
-        "--archive", choices=["s3", "gcs"], default="s3", help="the archive's object store"
-    )
+    render.set_defaults(run=_render)
+    archive = commands.add_parser("services", help="start or stop the archive ingester and server")
+    archive.add_argument("action", choices=["up", "down"])
+    archive.add_argument("--archive", choices=["s3", "gcs"], default="s3", help="the archive's object store")
+    archive.set_defaults(run=_services)
     stream = commands.add_parser("stream", help="stream visits of alerts with the producer's own user")
     stream.add_argument("--alerts", type=int, default=1000, help="alerts per visit")
     stream.add_argument("--visits", type=int, default=1)
-    args = parser.parse_args(argv)
+    stream.set_defaults(
+        run=lambda facility, args: _stream(LocalDeployment(facility), args.alerts, args.visits)
+    )
+    return root
 
-    facility = LocalFacility(FacilitySettings())
-    if args.command == "install":
-        try:
-            installed = install_all(facility.settings)
-        except InstallError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print("installed: " + (", ".join(installed) if installed else "everything was up to date"))
-        return 0
-    if args.command == "up":
-        started = time.monotonic()
-        try:
-            services = facility.up()
-        except (InstallError, ServiceError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(f"local facility up in {time.monotonic() - started:.1f} s")
-        _print_status(services)
-        print(facility.endpoints().model_dump_json(indent=2))
-        return 0
-    if args.command == "down":
-        # The archive services first: stopped after Kafka, they could not leave their group.
-        stopped = ArchiveServices(LocalDeployment(facility)).down() + facility.down(purge=args.purge)
-        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
-        return 0
-    if args.command == "status":
-        services = facility.status()
-        _print_status(services)
-        return 0 if all(service.ready for service in services) else 1
-    if args.command == "deploy":
-        return _deploy(facility, args.destroy)
-    if args.command == "pulumi":
-        return LocalDeployment(facility).pulumi(args.arguments)
-    if args.command == "render":
-        install_engine(facility.settings)
-        work_dir = facility.settings.run_dir.parent / "render" / args.stack
-        try:
-            folder = render_stack(args.stack, work_dir, facility.settings.bin_dir)
-        except auto.CommandError as error:
-            print(f"error: the {args.stack} stack did not render: {error}", file=sys.stderr)
-            return 1
-        print(f"{len(list(folder.rglob('*.yaml')))} manifests of the {args.stack} stack in {folder}")
-        return 0
-    if args.command == "services":
-        archive = ArchiveServices(LocalDeployment(facility), args.archive)
-        if args.action == "up":
-            try:
-                archive.up()
-            except (ServiceError, FileNotFoundError) as error:
-                print(f"error: {error}", file=sys.stderr)
-                return 1
-            print(f"archive ingester and server up ({args.archive}); archive at {archive.archive_url()}")
-        else:
-            stopped = archive.down()
-            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
-        return 0
-    if args.command == "stream":
-        return _stream(LocalDeployment(facility), args.alerts, args.visits)
-    print(facility.endpoints().model_dump_json(indent=2))
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(LocalFacility(FacilitySettings()), args))
 
 
 def _stream(deployment: LocalDeployment, alerts: int, visits: int) -> int:

@@ -11,6 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -41,6 +46,28 @@ def _log(message: str) -> None:
     print(f"[install] {message}", file=sys.stderr, flush=True)
 
 
+# What each first install usually takes on a fresh 2-core machine (docs/development.md, Start-up
+# times), said as it starts: a newcomer otherwise watches minutes of `go: downloading` lines.
+COLD_MINUTES = {
+    "kafka": "1",
+    "avro": "0.5",
+    "schema-registry": "2",
+    "versitygw": "2",
+    "fake-gcs-server": "2",
+    "pulumi": "6 to 14",
+    "pulumi-resource-kubernetes": "10 to 28",
+}
+
+
+@contextmanager
+def _step(name: str, what: str) -> Iterator[None]:
+    """Say what a long step does and how long it usually takes; then how long it took."""
+    _log(f"{what} (first time: about {COLD_MINUTES[name]} min on 2 cores; cached afterwards)")
+    started = time.monotonic()
+    yield
+    _log(f"{name} ready in {(time.monotonic() - started) / 60:.1f} min")
+
+
 def install_maven_tool(settings: FacilitySettings, tool: str) -> bool:
     """Copy the jars a tool's pom pins (Kafka, Avro), with their dependencies, from Maven Central."""
     pom = TOOLS_DIR / tool / "pom.xml"
@@ -51,21 +78,21 @@ def install_maven_tool(settings: FacilitySettings, tool: str) -> bool:
         return False
     _require("mvn", "install Maven (apt-get install maven)")
     _require("java", "install a JDK 17 or newer (apt-get install openjdk-17-jdk-headless)")
-    _log(f"fetching the {tool} jars with Maven")
     shutil.rmtree(libs, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={libs}",
-            "-DincludeScope=runtime",
-        ],
-        check=True,
-    )
+    with _step(tool, f"fetching the {tool} jars from Maven Central"):
+        subprocess.run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={libs}",
+                "-DincludeScope=runtime",
+            ],
+            check=True,
+        )
     marker.write_text(digest)
     return True
 
@@ -107,8 +134,8 @@ def install_go_tool(settings: FacilitySettings, name: str, ldflags: str = "") ->
     if current:
         return False
     _require("go", "install Go 1.26 or newer")
-    _log(f"building {name} from the Go module proxy")
-    _go_build(TOOLS_DIR / name, binary, go_tool_package(name), ldflags, {**os.environ, **_GO_ENV})
+    with _step(name, f"building {name} from the Go module proxy"):
+        _go_build(TOOLS_DIR / name, binary, go_tool_package(name), ldflags, {**os.environ, **_GO_ENV})
     _mark_built(binary, digest)
     return True
 
@@ -149,7 +176,14 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
     if current:
         return False
     _require("go", "install Go 1.26 or newer")
-    _log(f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy")
+    what = f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy (renders only)"
+    with _step("pulumi-resource-kubernetes", what):
+        _build_kubernetes_provider(settings, binary, sdk_version)
+    _mark_built(binary, digest)
+    return True
+
+
+def _build_kubernetes_provider(settings: FacilitySettings, binary: Path, sdk_version: str) -> None:
     module_dir = TOOLS_DIR / "pulumi-kubernetes"
     env = {**os.environ, **_GO_ENV}
     # `go mod download`, not `go list -m`: the latter names no folder until the module is in the
@@ -175,8 +209,6 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
     (build / "generate.go").unlink()
     _go_build(build, binary, ".", f"-X {KUBERNETES_PROVIDER}/pkg/version.Version={sdk_version}", env)
     shutil.rmtree(build)
-    _mark_built(binary, digest)
-    return True
 
 
 ENGINE_WRAPPERS = {
@@ -223,24 +255,39 @@ def ensure_debian_packages() -> list[str]:
     return missing
 
 
-def install_all(settings: FacilitySettings) -> list[str]:
-    """Install whatever is missing; return the names of the parts installed now."""
-    installed = ensure_debian_packages()
-    for tool in MAVEN_TOOLS:
-        if install_maven_tool(settings, tool):
-            installed.append(tool)
-    for name in GO_TOOLS:
-        if install_go_tool(settings, name):
-            installed.append(name)
-    return installed + install_engine(settings)
+def install_all(settings: FacilitySettings, kubernetes_provider: bool = False) -> list[str]:
+    """Install whatever is missing; return the names of the parts installed now. Two lanes side
+    by side: what downloads (Debian packages, Maven jars) beside what compiles (the Go builds),
+    so the network and the cores are busy at once."""
+    downloads: list[Callable[[], list[str]]] = [ensure_debian_packages]
+    downloads += [partial(_named, tool, install_maven_tool, settings, tool) for tool in MAVEN_TOOLS]
+    builds: list[Callable[[], list[str]]] = [
+        partial(_named, name, install_go_tool, settings, name) for name in GO_TOOLS
+    ]
+    builds.append(partial(install_engine, settings, kubernetes_provider))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="install") as lanes:
+        done = [lanes.submit(_in_turn, lane) for lane in (downloads, builds)]
+        return [name for lane in done for name in lane.result()]
 
 
-def install_engine(settings: FacilitySettings) -> list[str]:
-    """The Pulumi CLI, the Kubernetes provider and the wrappers of this project's plugins."""
-    installed = [name for name, step in ENGINE_STEPS.items() if step(settings)]
+def _named(name: str, step: Callable[..., bool], *args: object) -> list[str]:
+    """[name] if the step installed something now."""
+    return [name] if step(*args) else []
+
+
+def _in_turn(steps: list[Callable[[], list[str]]]) -> list[str]:
+    return [name for step in steps for name in step()]
+
+
+def install_engine(settings: FacilitySettings, kubernetes_provider: bool = False) -> list[str]:
+    """The Pulumi CLI and the wrappers of this project's plugins; the Kubernetes provider too when
+    asked (only renders of the facility stacks use it: the local stack has no Kubernetes)."""
+    steps = {"pulumi": install_pulumi_cli}
+    if kubernetes_provider:
+        steps["pulumi-resource-kubernetes"] = install_kubernetes_provider
+    installed = [name for name, step in steps.items() if step(settings)]
     write_engine_wrappers(settings)
     return installed
 
 
 MAVEN_TOOLS = ("kafka", "avro")
-ENGINE_STEPS = {"pulumi": install_pulumi_cli, "pulumi-resource-kubernetes": install_kubernetes_provider}

@@ -5,7 +5,7 @@
 # `tests` runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-scripts/bootstrap.sh
+scripts/bootstrap.sh --kubernetes-provider
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 uv run --frozen mypy

@@ -34,7 +34,7 @@ SETTINGS = FacilitySettings()
 @cache
 def rendered(stack: str) -> list[dict[str, Any]]:
     """Every object `pulumi up` wrote for the stack, in render mode."""
-    install_engine(SETTINGS)
+    install_engine(SETTINGS, kubernetes_provider=True)
     folder = render_stack(stack, SETTINGS.run_dir.parent / "render" / stack, SETTINGS.bin_dir)
     objects = [doc for path in sorted(folder.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
     assert objects, f"the engine wrote nothing for {stack}"
@@ -90,7 +90,7 @@ def test_passwords_reach_only_secrets(stack: str) -> None:
 def test_a_broken_field_in_a_stack_file_fails_the_run() -> None:
     topics = read_config_values(stack_file("usdf"))["alertdist:topics"]
     broken = [{**topics[0], "partitions": 0}, *topics[1:]]
-    install_engine(SETTINGS)
+    install_engine(SETTINGS, kubernetes_provider=True)
     work_dir = SETTINGS.run_dir.parent / "render" / "usdf-broken"
     with pytest.raises(auto.CommandError, match="partitions"):
         render_stack("usdf", work_dir, SETTINGS.bin_dir, {"alertdist:topics": broken})
@@ -105,7 +105,7 @@ def test_a_policy_violation_fails_the_deploy() -> None:
         "replicas": 2,
         "minInsyncReplicas": 1,
     }
-    install_engine(SETTINGS)
+    install_engine(SETTINGS, kubernetes_provider=True)
     work_dir = SETTINGS.run_dir.parent / "render" / "usdf-two-replicas"
     with pytest.raises(auto.CommandError, match=r"\[mandatory\]  facility-topics-replicated"):
         render_stack("usdf", work_dir, SETTINGS.bin_dir, {"alertdist:kafka": kafka})
@@ -114,7 +114,7 @@ def test_a_policy_violation_fails_the_deploy() -> None:
 def test_a_stack_on_a_gateway_renders_http_routes_the_crd_accepts() -> None:
     """idf with its public routes on a Gateway: the engine writes HTTPRoutes in place of Ingresses,
     each valid against Gateway API's CRD."""
-    install_engine(SETTINGS)
+    install_engine(SETTINGS, kubernetes_provider=True)
     work_dir = SETTINGS.run_dir.parent / "render" / "idf-gateway"
     folder = render_stack("idf", work_dir, SETTINGS.bin_dir, gateway_routes("idf"))
     objects = [doc for path in sorted(folder.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]

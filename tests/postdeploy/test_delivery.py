@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra.outputs import StackOutputs
-from services.archive_server.app import read_frames
+from services.archive_server.api import read_frames
 
 from .canary import CanaryRun
 from .clients import archive

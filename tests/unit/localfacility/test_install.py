@@ -62,3 +62,39 @@ def test_a_pulumi_with_its_own_python_host_on_path_is_used_not_built(
     assert engine.cli_dir == bin_dir
     (bin_dir / "pulumi-language-python").unlink()  # a CLI without its host is not enough
     assert engine.cli_dir == settings.bin_dir.resolve()
+
+
+def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every install step replaced by one that records its name (and installs nothing)."""
+    ran: list[str] = []
+    monkeypatch.setattr(install, "ensure_debian_packages", lambda: ran.append("debian") or [])
+    monkeypatch.setattr(install, "install_maven_tool", lambda _s, tool: ran.append(tool) or True)
+    monkeypatch.setattr(install, "install_go_tool", lambda _s, name: ran.append(name) or True)
+    monkeypatch.setattr(install, "install_pulumi_cli", lambda _s: ran.append("pulumi") or True)
+    monkeypatch.setattr(install, "install_kubernetes_provider", lambda _s: ran.append("kubernetes") or True)
+    monkeypatch.setattr(install, "write_engine_wrappers", lambda _s: None)
+    return ran
+
+
+def test_the_local_facility_builds_no_kubernetes_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local stack has no Kubernetes: only renders of the facility stacks need the provider."""
+    ran = record_steps(monkeypatch)
+    installed = install.install_all(FacilitySettings(run_dir=tmp_path))
+    assert "kubernetes" not in ran
+    assert set(installed) == {"kafka", "avro", *install.GO_TOOLS, "pulumi"}
+    ran.clear()
+    install.install_all(FacilitySettings(run_dir=tmp_path), kubernetes_provider=True)
+    assert ran.index("kubernetes") > ran.index("pulumi")
+
+
+def test_a_step_says_what_it_does_and_how_long_it_usually_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(install.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(install.shutil, "which", lambda _c: "/usr/bin/go")
+    install.install_go_tool(FacilitySettings(run_dir=tmp_path), "versitygw")
+    said = capsys.readouterr().err.splitlines()
+    assert said[0].startswith("[install] building versitygw from the Go module proxy (first time: about ")
+    assert said[-1].startswith("[install] versitygw ready in ")
