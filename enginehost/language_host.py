@@ -93,12 +93,13 @@ def plugin_launch(request: language_pb2.RunPluginRequest) -> ProgramLaunch:
 
 
 def run_response(exit_code: int) -> language_pb2.RunResponse:
-    """0: done; BAIL_EXIT_CODE: failed and reported; anything else: failed unreported."""
+    """0: done; BAIL_EXIT_CODE: failed and reported (a bail); anything else an error, in the words
+    of Pulumi's own host (pulumi/pulumi 1b59498, sdk/python/cmd/pulumi-language-python/main.go, Run)."""
     if exit_code == 0:
         return language_pb2.RunResponse()
     if exit_code == BAIL_EXIT_CODE:
         return language_pb2.RunResponse(bail=True)
-    return language_pb2.RunResponse(error=f"the Python program exited with code {exit_code}")
+    return language_pb2.RunResponse(error=f"program exited with non-zero exit code: {exit_code}")
 
 
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):

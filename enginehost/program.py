@@ -4,7 +4,8 @@
         [--organization O] [--root-directory DIR] [--parallel N] [--dry-run] PROGRAM
 
 Config comes from PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS, as the SDK reads it. Exits 0
-when the program ran, BAIL_EXIT_CODE when it failed and the failure was reported to the engine.
+when the program ran, 1 on a pulumi.RunError, BAIL_EXIT_CODE on any other failure (reported to the
+engine first), as Pulumi's own runner does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pulumi
 import pulumi.runtime
 
 BAIL_EXIT_CODE = 32  # the engine's code for "failed, and already said why"
+RUN_ERROR_EXIT_CODE = 1
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -64,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(pulumi.runtime.run_in_stack(run_program))
+    # As Pulumi's own runner (pulumi/pulumi 1b59498, sdk/python/cmd/pulumi-language-python-exec,
+    # main): a RunError is logged and exits 1, which its host reports as an error ("program exited
+    # with non-zero exit code: 1"); any other exception is logged with its traceback and exits 32,
+    # which its host turns into a bail.
     except pulumi.RunError as error:
         pulumi.log.error(str(error))
-        return BAIL_EXIT_CODE
+        return RUN_ERROR_EXIT_CODE
     except Exception:
-        pulumi.log.error(f"the program failed:\n{traceback.format_exc()}")
+        pulumi.log.error(f"Program failed with an unhandled exception:\n{traceback.format_exc()}")
         return BAIL_EXIT_CODE
     finally:
         loop.close()

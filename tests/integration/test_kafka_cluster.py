@@ -42,6 +42,21 @@ from .test_faults import Reader, archived, small_filesystem, wait_until
 from .test_services import kafka_settings
 
 READERS = ("alerce-local", "lasair-local")
+# The waits the node-by-node tests are built of, in seconds; their pytest budgets add them up, so a
+# slow box fails on a wait that says what it waited for, never on pytest's timeout first.
+STREAM_UNDER_WAY_S = 60
+NODE_STOP_S = 60  # Supervisor.stop: SIGTERM, a controlled shutdown, then SIGKILL
+NODE_START_S = 120  # the Kafka node's ServiceSpec.start_timeout (localfacility/kafka.py)
+IN_SYNC_S = 180
+PRODUCER_FLUSH_S = 330
+READ_S = 180  # each reader, then the archive, holding the whole visit
+ROLLING_RESTART_BUDGET_S = (
+    STREAM_UNDER_WAY_S
+    + 3 * (NODE_STOP_S + NODE_START_S + IN_SYNC_S)
+    + 2
+    + PRODUCER_FLUSH_S
+    + (len(READERS) + 1) * READ_S
+)
 REPORT = FacilitySettings().run_dir.parent / "reports" / "kafka-cluster.json"
 
 
@@ -104,7 +119,7 @@ class Cluster:
             if len(p.isrs) < len(p.replicas)
         ]
 
-    def wait_in_sync(self, timeout: float = 180) -> None:
+    def wait_in_sync(self, timeout: float = IN_SYNC_S) -> None:
         wait_until(lambda: not self.under_replicated(), timeout, "every replica is back in sync", 1)
 
     def stream(self, alerts: int, first_id: int, rate: int) -> subprocess.Popen[str]:
@@ -175,9 +190,9 @@ def delivery_figures(readers: list[Reader], ids: range) -> dict[str, Any]:
 
 def assert_nothing_lost(cluster: Cluster, readers: list[Reader], ids: range) -> None:
     for reader in readers:
-        wait_until(lambda r=reader: set(ids) <= r.seen.keys(), 180, f"{reader.group} read the visit")
+        wait_until(lambda r=reader: set(ids) <= r.seen.keys(), READ_S, f"{reader.group} read the visit")
     store = cluster.archive.store()
-    wait_until(lambda: archived(store, ids) == set(ids), 180, "the archive holds the visit", 2)
+    wait_until(lambda: archived(store, ids) == set(ids), READ_S, "the archive holds the visit", 2)
 
 
 def test_one_node_killed_mid_visit_the_visit_goes_on(cluster: Cluster, readers: list[Reader]) -> None:
@@ -284,15 +299,17 @@ def test_two_nodes_killed_writes_wait_and_resume_when_one_returns(
     }
 
 
+@pytest.mark.timeout(ROLLING_RESTART_BUDGET_S)
 def test_a_rolling_restart_of_all_three_nodes_loses_nothing(cluster: Cluster, readers: list[Reader]) -> None:
     """As operators upgrade: each node in turn stopped (controlled shutdown), started, and waited
     for until every replica is in sync, while alerts stream from before the first stop until
-    after the last node is back."""
+    after the last node is back. Usually a few minutes; its pytest budget is the sum of its own
+    waits (ROLLING_RESTART_BUDGET_S, 2,012 s), so a slow box fails on the wait that ran out."""
     producer = AckedProducer(cluster, first_id=time.time_ns() // 1000)
     thread = producer.start(rate=100)
     restarts = {}
     try:
-        wait_until(lambda: len(producer.acked_at) > 200, 60, "the stream is under way")
+        wait_until(lambda: len(producer.acked_at) > 200, STREAM_UNDER_WAY_S, "the stream is under way")
         for node_id in (1, 2, 3):
             began = time.monotonic()
             cluster.facility.supervisor.stop(cluster.node(node_id))
@@ -302,7 +319,7 @@ def test_a_rolling_restart_of_all_three_nodes_loses_nothing(cluster: Cluster, re
         time.sleep(2)
     finally:
         producer.stop.set()
-        thread.join(timeout=330)
+        thread.join(timeout=PRODUCER_FLUSH_S)
     assert not thread.is_alive(), "the producer did not flush"
     assert producer.errors == []
     assert len(producer.acked_at) == producer.sent

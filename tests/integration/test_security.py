@@ -129,8 +129,11 @@ def test_the_archive_server_exposes_only_its_read_only_api(local_stack: dict[str
 def test_the_registry_routes_the_facility_ingress_exposes_are_read_only(
     facility: LocalFacility, local_stack: dict[str, Any]
 ) -> None:
-    """The facilities expose only `/schemas/...` (REGISTRY_PUBLIC_ROUTES): no method but GET does
-    anything there, even with the registry's write login."""
+    """The facilities expose only `/schemas/...` (REGISTRY_PUBLIC_ROUTES). This proves that the
+    local stand-in (AxonOps) does nothing but GET there, even with its write login. At a facility
+    the same rule is Confluent's (its SchemasResource has only GET endpoints, cited in
+    infra/components/registry/manifests.py), which nothing here runs; an HTTPRoute also matches
+    GET itself (test_nginx_routing_the_registry_s_http_route_passes_reads_only)."""
     url = facility.endpoints().schema_registry_url  # the registry itself, behind the public routes
     logins = [
         httpx.BasicAuth(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
+import pulumi
 import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
 from enginehost.language_host import HOST_VERSION, launch, run_response, serve
 from enginehost.program import BAIL_EXIT_CODE
+from enginehost.program import main as program_main
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +79,49 @@ def test_exit_codes_map_to_the_engines_answers() -> None:
     assert run_response(BAIL_EXIT_CODE).bail
     failed = run_response(3)
     assert not failed.bail
-    assert "code 3" in failed.error
+    assert failed.error == "program exited with non-zero exit code: 3"
+
+
+@pytest.mark.parametrize(
+    ("program", "exit_code"),
+    [
+        ("x = 1\n", 0),
+        ("import pulumi\nraise pulumi.RunError('the stack file is wrong')\n", 1),
+        ("raise ValueError('a bug')\n", BAIL_EXIT_CODE),
+    ],
+)
+def test_the_program_runner_exits_as_pulumi_s_own_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program: str, exit_code: int
+) -> None:
+    """pulumi/pulumi 1b59498, sdk/python/cmd/pulumi-language-python-exec: a RunError exits 1 (an
+    error the host reports), any other exception 32 (a bail); here the program runs without an
+    engine behind run_in_stack."""
+
+    async def without_engine(run: Any) -> None:
+        run()
+
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.runtime, "run_in_stack", without_engine)
+    monkeypatch.setattr(pulumi.log, "error", logged.append)
+    (tmp_path / "__main__.py").write_text(program)
+    argv = ["--monitor", "m", "--engine", "e", "--project", "p", "--stack", "s", str(tmp_path)]
+    assert program_main(argv) == exit_code
+    if exit_code == 1:
+        assert logged == ["the stack file is wrong"]
+    if exit_code == BAIL_EXIT_CODE:
+        (message,) = logged
+        assert message.startswith("Program failed with an unhandled exception:")
+        assert "ValueError: a bug" in message
 
 
 def test_a_program_that_cannot_reach_the_engine_is_reported_as_failed(
     host: language_pb2_grpc.LanguageRuntimeStub, tmp_path: Path
 ) -> None:
-    """Run really starts the program; with no monitor listening it fails and says so."""
+    """Run really starts the program; with no engine listening even the failure cannot be logged
+    to it, so Python exits 1, which the host reports as an error, not a bail."""
     response = host.Run(_request(tmp_path, "import pulumi\npulumi.export('a', 1)\n"), timeout=120)
-    assert response.bail or response.error
+    assert not response.bail
+    assert response.error == "program exited with non-zero exit code: 1"
 
 
 def test_a_policy_pack_runs_through_run_plugin_with_its_output_streamed(

@@ -3,7 +3,6 @@ checked against what each facility stack declares."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
@@ -49,23 +48,25 @@ def test_the_peak_visit_needs_four_times_the_average() -> None:
         assert peak.alerts_per_s == pytest.approx(4 * average.alerts_per_s)
         assert peak.cores == pytest.approx(4 * average.cores)
     ingester = table[("archive-ingester", "peak")]
-    expected = 40_000 / 37 * provisioning.cost("archive-ingester", "gcs").cpu_ms_per_alert / 1000 * 2
-    assert ingester.cores == pytest.approx(expected)
-    assert ingester.replicas == math.ceil(expected)  # one core a Python process
+    # By hand: 40,000 alerts in 37 s = 1,081 alerts/s, x 3.55 ms on GCS = 3.84 cores, x 2 headroom.
+    assert ingester.cores == pytest.approx(7.676, abs=0.001)
+    assert ingester.replicas == 8  # one core a Python process
 
 
 def test_the_archive_is_costed_on_its_own_store() -> None:
     """idf's archive is on GCS, usdf's on S3: the same stack moved to S3 is costed as S3."""
     on_gcs = load_stack("idf")
     on_s3 = with_archive("idf", bucket={"kind": "s3", "name": "archive", "endpoint": "https://s3.example"})
+    # By hand, with 2x headroom: the peak visit's 1,081 alerts/s at 3.55 ms (GCS) or 1.3 ms (S3) an
+    # alert archived; a backfill's 1,500 alerts/s at 1.25 ms (GCS) or 1.5 ms (S3) an alert served.
+    by_hand = {
+        "gcs": {("archive-ingester", "peak"): 7.676, ("archive-server", "backfill"): 3.75},
+        "s3": {("archive-ingester", "peak"): 2.811, ("archive-server", "backfill"): 4.5},
+    }
     for config, store in ((on_gcs, "gcs"), (on_s3, "s3")):
         table = {(need.component, need.load): need for need in provisioning.needs(config)}
-        for component, load, rate in (
-            ("archive-ingester", "peak", 40_000 / 37),
-            ("archive-server", "backfill", 1_500),
-        ):
-            expected = rate * provisioning.cost(component, store).cpu_ms_per_alert / 1000 * 2
-            assert table[(component, load)].cores == pytest.approx(expected)
+        for key, cores in by_hand[store].items():
+            assert table[key].cores == pytest.approx(cores, abs=0.001), (store, key)
         broker = provisioning.cost("kafka-broker", store)
         assert broker == provisioning.MEASURED["kafka-broker"]  # Kafka's cost is the same on either
     assert provisioning.cost("archive-ingester", "gcs") != provisioning.cost("archive-ingester", "s3")
@@ -80,10 +81,7 @@ def test_kafka_counts_every_replica_of_a_partition() -> None:
 def test_too_few_ingesters_are_named_with_what_they_need() -> None:
     config = with_archive("idf", ingesterReplicas=1)
     (shortfall,) = [p for p in provisioning.problems(config) if p.startswith("archive-ingester at the peak")]
-    peak = next(
-        n for n in provisioning.needs(config) if (n.component, n.load) == ("archive-ingester", "peak")
-    )
-    assert f"needs {peak.replicas} replicas" in shortfall
+    assert "needs 8 replicas" in shortfall  # by hand: 7.68 cores at the peak, one a replica
     assert "declares 1 replicas with 1.0 cores" in shortfall
 
 
