@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config

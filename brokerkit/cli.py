@@ -9,28 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.outputs import StackOutputs
-from localfacility.deploy import LocalDeployment
-from localfacility.facility import LocalFacility
-from localfacility.settings import FacilitySettings
+from alertdist_common.outputs import StackOutputs
 
 from .connection import ConnectionTest, Target, default_group, report
 from .kit import broker_names, write_kit
 
-LOCAL_STACK = "local"
-
 
 def stack_outputs(stack: str) -> StackOutputs:
-    """`pulumi stack output --json --show-secrets` of a stack: the local facility's engine for
-    `local`, else the Pulumi CLI on PATH with the operator's backend."""
-    command = ["stack", "output", "--json", "--show-secrets", "--stack", stack]
+    """`pulumi stack output --json --show-secrets` of a deployed stack, by the Pulumi CLI on PATH
+    with the operator's backend; nothing is written to disk."""
+    command = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack]
     try:
-        if stack == LOCAL_STACK:
-            deployment = LocalDeployment(LocalFacility(FacilitySettings()))
-            deployment.engine.write_project()
-            printed = deployment.engine.run(*command).stdout
-        else:
-            printed = subprocess.run(["pulumi", *command], capture_output=True, text=True, check=True).stdout
+        printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         reason = getattr(exc, "stderr", "") or str(exc)
         raise ValueError(f"cannot read the outputs of stack {stack}: {reason.strip()}") from exc
@@ -43,9 +33,12 @@ def kit_main(argv: list[str] | None = None) -> int:
         description="Write a community broker's connection kit from a deployed stack's outputs.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="the deployed stack (local, idf, usdf)")
+    source.add_argument("--stack", help="the deployed stack (idf, usdf), read with the Pulumi CLI")
     source.add_argument(
-        "--stack-outputs", type=Path, help="a saved `pulumi stack output --json --show-secrets`"
+        "--stack-outputs",
+        type=Path,
+        help="a saved `pulumi stack output --json --show-secrets` "
+        "(the local stack's: .run/local/stack-outputs.json)",
     )
     brokers = parser.add_mutually_exclusive_group(required=True)
     brokers.add_argument("--broker", help="the broker (fink) or its username (fink-usdf)")

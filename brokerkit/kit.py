@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from infra.outputs import ClientFloor, StackOutputs
+from alertdist_common.outputs import ClientFloor, StackOutputs
 
 KIT_FILE = "kit.json"
 PASSWORD_FILE = "password"  # noqa: S105 (a file name)

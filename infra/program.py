@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from alertdist_common.clients import MIN_JAVA_CLIENT, MIN_LIBRDKAFKA
+from alertdist_common.outputs import OUTPUTS_VERSION
 from infra import provisioning
 from infra.components.access import KafkaAccess
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
@@ -87,6 +88,7 @@ def public_outputs(config: StackConfig) -> dict[str, Any]:
         }
     return {
         **tls,
+        "outputsVersion": OUTPUTS_VERSION,
         "facility": config.facility.value,
         "bootstrapServers": bootstrap,
         "securityProtocol": "SASL_PLAINTEXT",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from infra.program import public_outputs
 from infra.render import ProgramRun, run_program
 from infra.stackfile import load_stack, project_values, read_config_values, stack_file

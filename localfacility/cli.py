@@ -10,7 +10,7 @@ import time
 
 from pulumi import automation as auto
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility, ServiceStatus
 from localfacility.install import InstallError, install_all, install_engine

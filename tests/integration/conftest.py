@@ -12,7 +12,7 @@ from confluent_kafka.admin import AclOperation, ResourceType
 from pydantic import SecretStr
 
 from alertdist_common.kafka import KafkaSettings
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 

@@ -4,6 +4,7 @@ passing from each kit, and each way it can fail caught with its own message."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import uuid
@@ -18,10 +19,10 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.outputs import StackOutputs
 from brokerkit.cli import connection_test_main, kit_main
 from brokerkit.connection import ConnectionTest, Step, Target
 from brokerkit.kit import JAVA_FILE, read_kit
-from infra.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config, java_argv
@@ -36,18 +37,20 @@ BROKER = "fink"
 
 
 @pytest.fixture(scope="module")
-def kits(local_stack: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A kit for every broker, written by the command from the local stack's outputs as
-    `pulumi stack output` prints them; fresh alerts on every alert topic, so the newest are the
-    test's own."""
-    root = tmp_path_factory.mktemp("kits")
-    assert kit_main(["--stack", "local", "--all", "--out", str(root)]) == 0
+def kits(facility: LocalFacility, local_stack: dict[str, Any]) -> Iterator[Path]:
+    """A kit for every broker, written by the command from the local stack's saved outputs, in the
+    run folder (kits hold passwords: never in /tmp), removed afterwards; fresh alerts on every
+    alert topic, so the newest are the test's own."""
+    root = facility.settings.run_dir / "test-kits"
+    outputs_file = LocalDeployment(facility).outputs_file
+    assert kit_main(["--stack-outputs", str(outputs_file), "--all", "--out", str(root)]) == 0
     outputs = StackOutputs.model_validate(local_stack)
     for topic in outputs.alert_topics:
         AlertProducer(outputs.kafka_settings("alert-producer"), topic, FACTORY).produce_visit(
             0, time.time_ns() // 1000, 20
         )
-    return root
+    yield root
+    shutil.rmtree(root)
 
 
 def run(kit: Path, **overrides: Any) -> dict[str, Step]:
@@ -92,12 +95,12 @@ def test_the_connection_test_passes_for_every_broker_and_leaves_no_group(
 
 
 def test_the_java_settings_log_in_and_read_with_kafkas_own_consumer(
-    kits: Path, facility: LocalFacility, tmp_path: Path
+    kits: Path, facility: LocalFacility
 ) -> None:
     """Kafka's console consumer (Java client 4.3.1) reads one alert with the kit's java.properties,
     its group.id alone changed (the tool refuses a second group id) so the test's group is its own."""
     group = f"{BROKER}-local-java-{uuid.uuid4().hex[:6]}"
-    settings = tmp_path / JAVA_FILE
+    settings = kits / f"own-group-{JAVA_FILE}"  # beside the kits: it holds the password
     settings.write_text((kits / BROKER / JAVA_FILE).read_text().replace(f"group.id={BROKER}-local\n", ""))
     argv = java_argv(
         facility.settings,
@@ -124,7 +127,7 @@ def test_the_java_settings_log_in_and_read_with_kafkas_own_consumer(
         delete_groups(facility, [group])
 
 
-def test_a_wrong_password_is_told_from_an_old_client(kits: Path, tmp_path: Path) -> None:
+def test_a_wrong_password_is_told_from_an_old_client(kits: Path) -> None:
     steps = run(kits / BROKER, password="not-the-password")
     assert failed(steps) == ["login"]
     assert "wrong username or password" in steps["login"].detail

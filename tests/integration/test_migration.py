@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,12 +239,13 @@ def test_the_post_deploy_suite_passes_on_the_target(
 
 
 def test_the_brokers_kits_pass_the_connection_test_on_the_target(
-    migration: Migration, target: ArchiveServices, tmp_path: Path
+    migration: Migration, target: ArchiveServices
 ) -> None:
     """The hand-over step: a kit per broker from the target's outputs, each broker's connection
-    test passing against the target from that kit alone."""
+    test passing against the target from that kit alone. The kits hold passwords: they are
+    written in the target's run folder, never in /tmp, and removed afterwards."""
     outputs = target.deployment.outputs_file
-    kits = tmp_path / "kits"
+    kits = target.deployment.facility.settings.run_dir / "kits"
     written = subprocess.run(
         [command("alertdist-broker-kit"), "--stack-outputs", str(outputs), "--all", "--out", str(kits)],
         capture_output=True,
@@ -262,6 +264,7 @@ def test_the_brokers_kits_pass_the_connection_test_on_the_target(
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert target.archive_url() in done.stdout
+    shutil.rmtree(kits)
 
 
 def test_destroy_removes_what_the_deploy_made(target: ArchiveServices) -> None:

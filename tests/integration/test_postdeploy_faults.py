@@ -22,8 +22,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import available_versions, schema_id
-from infra.outputs import StackOutputs
 from localfacility import registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
 from localfacility.deploy import LocalDeployment

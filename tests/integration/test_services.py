@@ -20,8 +20,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from alertdist_common.kafka import KafkaSettings
+from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import same_schema
-from infra.outputs import StackOutputs
 from localfacility.facility import LocalFacility
 from services.common.offsets import topic_end_offsets
 from services.common.storage import compress_alert

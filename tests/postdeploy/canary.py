@@ -11,7 +11,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from services.common.offsets import topic_end_offsets
 from services.common.wire import PRODUCER_TIMESTAMP_HEADER
 from services.producer.alerts import AlertFactory

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaException
 
+from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import available_versions, schema_id
-from infra.outputs import StackOutputs
 from localfacility.deploy import declared_outputs
 from localfacility.settings import FacilitySettings
 from services.producer.alerts import AlertFactory

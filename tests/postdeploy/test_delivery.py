@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from services.archive_server.api import read_frames
 
 from .canary import CanaryRun

@@ -6,6 +6,7 @@ import json
 
 import httpx
 
+from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import (
     available_versions,
     same_schema,
@@ -13,7 +14,6 @@ from alertdist_common.schemas import (
     schema_json,
     version_of_id,
 )
-from infra.outputs import StackOutputs
 
 from .clients import registry
 

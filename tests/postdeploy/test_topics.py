@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka.admin import ConfigResource, ResourceType
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 
 from .clients import admin
 

@@ -26,7 +26,7 @@ MAY_IMPORT = {
     "infra": {"alertdist_common"},
     "localfacility": {"alertdist_common", "services", "infra"},
     "benchmarks": {"alertdist_common", "services", "infra", "localfacility"},
-    "brokerkit": {"alertdist_common", "services", "infra", "localfacility"},
+    "brokerkit": {"alertdist_common", "services"},  # what a broker installs: no program, no facility
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from alertdist_common.outputs import StackOutputs
 from brokerkit.cli import kit_main
 from brokerkit.kit import (
     JAVA_FILE,
@@ -21,7 +22,6 @@ from brokerkit.kit import (
     read_librdkafka_properties,
     write_kit,
 )
-from infra.outputs import StackOutputs
 
 BROKERS = ("alerce", "fink", "lasair")
 

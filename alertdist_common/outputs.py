@@ -1,5 +1,7 @@
-"""The stack outputs as a typed model: what `pulumi stack output --json --show-secrets` prints,
-and all the post-deploy suite needs to find and log into a deployed facility."""
+"""The stack outputs contract: what the Pulumi program exports (`pulumi stack output --json
+--show-secrets` prints it), and all the post-deploy suite and the broker tools need to find and log
+into a deployed facility. The program writes it (infra.program.public_outputs), the tools read it
+with this model; `outputsVersion` grows with any change a reader must know of."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import base64
 import json
 import subprocess
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from alertdist_common.kafka import KafkaSettings
@@ -60,7 +63,22 @@ def read_secret_key(ref: SecretRef) -> str:
     return base64.b64decode(data[ref.key]).decode()
 
 
+OUTPUTS_VERSION = 1
+
+
+def _readable_version(version: int) -> int:
+    if version > OUTPUTS_VERSION:
+        raise ValueError(
+            f"these stack outputs are version {version}; this tool reads up to {OUTPUTS_VERSION}: "
+            "install the tool from the release that deployed the stack"
+        )
+    return version
+
+
 class StackOutputs(_Outputs):
+    outputs_version: Annotated[int, AfterValidator(_readable_version)] = Field(
+        default=OUTPUTS_VERSION, description="the contract's version (absent before version 1 named it)"
+    )
     facility: str
     bootstrap_servers: str
     security_protocol: str

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.outputs import StackOutputs
+from alertdist_common.outputs import StackOutputs
 from infra.program import public_outputs
 from infra.stackfile import load_stack, stack_names
 
