@@ -106,6 +106,18 @@ class StackOutputs(_Outputs):
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"cannot read stack outputs from {path}: {exc}") from exc
 
+    @classmethod
+    def from_stack(cls, stack: str) -> StackOutputs:
+        """`pulumi stack output --json --show-secrets` of a deployed stack, by the Pulumi CLI on
+        PATH with the operator's backend, read in this process: no file holds the passwords."""
+        command = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack]
+        try:
+            printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            reason = getattr(exc, "stderr", "") or str(exc)
+            raise ValueError(f"cannot read the outputs of stack {stack}: {reason.strip()}") from exc
+        return cls.model_validate(json.loads(printed))
+
     def users_with_role(self, role: str) -> list[str]:
         return sorted(user for user, found in self.users.items() if found == role)
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import psutil
 
-from services.archive_server.api import read_frames
+from alertdist_common.bulk import read_frames
 
 # wrk calls request() for each request and done() once; done() prints one JSON line. Requests are
 # formatted in request(), once wrk has set the Host header, not at load time.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,18 +12,6 @@ from alertdist_common.outputs import StackOutputs
 
 from .connection import ConnectionTest, Target, default_group, report
 from .kit import broker_names, write_kit
-
-
-def stack_outputs(stack: str) -> StackOutputs:
-    """`pulumi stack output --json --show-secrets` of a deployed stack, by the Pulumi CLI on PATH
-    with the operator's backend; nothing is written to disk."""
-    command = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack]
-    try:
-        printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        reason = getattr(exc, "stderr", "") or str(exc)
-        raise ValueError(f"cannot read the outputs of stack {stack}: {reason.strip()}") from exc
-    return StackOutputs.model_validate(json.loads(printed))
 
 
 def kit_main(argv: list[str] | None = None) -> int:
@@ -47,7 +34,9 @@ def kit_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         outputs = (
-            StackOutputs.from_file(args.stack_outputs) if args.stack_outputs else stack_outputs(args.stack)
+            StackOutputs.from_file(args.stack_outputs)
+            if args.stack_outputs
+            else StackOutputs.from_stack(args.stack)
         )
         root = args.out or Path("kits") / outputs.facility
         chosen = broker_names(outputs) if args.all else [args.broker]

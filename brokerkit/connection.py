@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._metadata import ClusterMetadata
 
-from alertdist_common.clients import MIN_LIBRDKAFKA, librdkafka_supported
+from alertdist_common.clients import MIN_LIBRDKAFKA, ErrorLog, bootstrap_addresses, librdkafka_supported
 from services.common import logs
 from services.common.registry import RegisteredSchema, RegistrySchemas, UnknownSchemaError
 from services.common.settings import RegistrySettings
@@ -119,26 +119,6 @@ class StepError(Exception):
     def __init__(self, detail: str, fix: str) -> None:
         super().__init__(detail)
         self.detail, self.fix = detail, fix
-
-
-@dataclass
-class ErrorLog:
-    """Errors librdkafka reports out of band, when the client is polled (a refused login
-    arrives here only)."""
-
-    errors: list[KafkaError] = field(default_factory=list)
-
-    def __call__(self, error: KafkaError) -> None:
-        self.errors.append(error)
-
-    def codes(self) -> set[int]:
-        return {error.code() for error in self.errors}
-
-
-def bootstrap_addresses(servers: str) -> list[tuple[str, int]]:
-    """`host:port,host:port` as (host, port) pairs."""
-    pairs = (server.strip().rsplit(":", 1) for server in servers.split(","))
-    return [(host.strip("[]"), int(port)) for host, port in pairs]
 
 
 def client_versions() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,26 +12,6 @@ from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import FacilitySettings
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The post-deploy suite's options (declared at the top so they exist however pytest is run)."""
-    group = parser.getgroup("postdeploy", "post-deploy validation (tests/postdeploy)")
-    group.addoption(
-        "--stack-outputs",
-        type=Path,
-        help="the deployed stack's outputs (`pulumi stack output --json --show-secrets`); "
-        "without it the suite checks the local stack",
-    )
-    group.addoption("--canaries", type=int, default=10, help="canary alerts to produce")
-    group.addoption("--canary-topic", help="topic for the canaries (default: the first alert topic)")
-    group.addoption(
-        "--delivery-timeout", type=float, default=60.0, help="seconds for every broker to read every canary"
-    )
-    group.addoption(
-        "--archive-timeout", type=float, default=120.0, help="seconds for every canary to be in the archive"
-    )
-    group.addoption("--summary-file", type=Path, help="also write the short human summary here")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from alertdist_common.bulk import BULK_MEDIA_TYPE, frame
 from services.archive_server.api import (
     ALERT_RESPONSE_TYPE,
     BULK_IN_FLIGHT,
-    BULK_MEDIA_TYPE,
     IMMUTABLE,
     INT32_MAX,
     INT64_MAX,
@@ -24,7 +24,6 @@ from services.archive_server.api import (
     Health,
     Problem,
     bare_schema,
-    frame,
     gzipped,
     id_parameter,
     parse_id,

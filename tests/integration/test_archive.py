@@ -11,10 +11,10 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from alertdist_common.bulk import read_frames
 from localfacility.facility import LocalFacility
 from localfacility.kafka import admin_client_config
 from localfacility.services import ArchiveServices
-from services.archive_server.api import read_frames
 from services.common.storage import alert_key, compress_alert
 from services.common.wire import decode
 from services.producer.alerts import AlertFactory

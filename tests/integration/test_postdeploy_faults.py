@@ -1,4 +1,5 @@
-"""The post-deploy suite fails, by name, on each injected fault, and passes once it is repaired."""
+"""The post-deploy tier: the suite, run as an operator runs it (`alertdist-postdeploy`), passes on
+the deployed local stack, fails by name on each injected fault, and passes once it is repaired."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
-from tests.postdeploy.clients import delete_group
+from postdeploy.suite.clients import delete_group
 
 from .kafka_helpers import admin
 from .test_services import kafka_settings
@@ -38,38 +39,26 @@ from .test_services import kafka_settings
 QUICK = ["--canaries", "3", "--delivery-timeout", "15", "--archive-timeout", "15"]
 
 
-def failed_checks(outputs_file: Path, reports: Path) -> set[str]:
-    """Run the suite as an operator would; the names of the checks that failed or errored."""
+def run_suite(outputs_file: Path, reports: Path, *options: str) -> tuple[set[str], set[str]]:
+    """Run the suite as an operator would; the names of the checks that passed, and of those that
+    failed or errored."""
     junit = reports / "junit.xml"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests/postdeploy",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--stack-outputs",
-            str(outputs_file),
-            "--junitxml",
-            str(junit),
-            *QUICK,
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
-    )
-    cases = ElementTree.parse(junit).getroot().iter("testcase")  # noqa: S314 - our own report
+    argv = [sys.executable, "-m", "postdeploy.cli", "--stack-outputs", str(outputs_file)]
+    argv += ["--report-dir", str(reports), "-q", *options]
+    run = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False)
+    cases = list(ElementTree.parse(junit).getroot().iter("testcase"))  # noqa: S314 - our own report
     failed = {
         case.get("name", "")
         for case in cases
         if case.find("failure") is not None or case.find("error") is not None
     }
+    passed = {case.get("name", "") for case in cases if not list(case)} - failed
     assert (run.returncode != 0) == bool(failed), run.stdout[-3000:]
-    return failed
+    return passed, failed
+
+
+def failed_checks(outputs_file: Path, reports: Path) -> set[str]:
+    return run_suite(outputs_file, reports, *QUICK)[1]
 
 
 @pytest.fixture
@@ -77,6 +66,19 @@ def outputs_file(local_stack: dict[str, Any], facility: LocalFacility) -> Iterat
     """The local stack's outputs file; the deploy runs again afterwards to repair any fault."""
     yield LocalDeployment(facility).outputs_file
     LocalDeployment(facility).up()
+
+
+def test_every_check_passes_on_the_deployed_stack(
+    facility: LocalFacility, outputs_file: Path, tmp_path: Path
+) -> None:
+    """The whole suite with its defaults (10 canaries, 60 s delivery), as after every `pulumi up`:
+    a check per broker, topic, schema id and listener, every one passed."""
+    passed, failed = run_suite(outputs_file, tmp_path)
+    assert failed == set()
+    brokers = StackOutputs.from_file(outputs_file).users_with_role("community-broker")
+    assert {f"test_broker_receives_every_canary[{user}]" for user in brokers} <= passed
+    assert "test_every_canary_is_archived_byte_identical" in passed
+    assert (tmp_path / "summary.txt").read_text().startswith(f"post-deploy checks: {len(passed)} of ")
 
 
 def test_a_removed_broker_acl_fails_that_brokers_checks(

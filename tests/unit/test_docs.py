@@ -37,7 +37,7 @@ def anchors(page: Path) -> set[str]:
 
 
 def test_slug_is_github_s() -> None:
-    assert slug(" Post-deploy validation (`tests/postdeploy/`)") == "post-deploy-validation-testspostdeploy"
+    assert slug(" The Pulumi program (`infra/`)") == "the-pulumi-program-infra"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

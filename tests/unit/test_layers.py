@@ -17,6 +17,7 @@ PROJECT_PACKAGES = {
     "localfacility",
     "benchmarks",
     "brokerkit",
+    "postdeploy",
     "tests",
 }
 MAY_IMPORT = {
@@ -27,6 +28,7 @@ MAY_IMPORT = {
     "localfacility": {"alertdist_common", "services", "infra"},
     "benchmarks": {"alertdist_common", "services", "infra", "localfacility"},
     "brokerkit": {"alertdist_common", "services"},  # what a broker installs: no program, no facility
+    "postdeploy": {"alertdist_common", "services"},  # what an operator runs at a facility, and the image
 }
 
 

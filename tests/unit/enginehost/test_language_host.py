@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_the_program_runner_exits_as_pulumi_s_own_runner(
     logged: list[str] = []
     monkeypatch.setattr(pulumi.runtime, "run_in_stack", without_engine)
     monkeypatch.setattr(pulumi.log, "error", logged.append)
+    # The runner installs its own loop and closes it, as its own process may; not this one's.
+    monkeypatch.setattr(asyncio, "set_event_loop", lambda _loop: None)
     (tmp_path / "__main__.py").write_text(program)
     argv = ["--monitor", "m", "--engine", "e", "--project", "p", "--stack", "s", str(tmp_path)]
     assert program_main(argv) == exit_code

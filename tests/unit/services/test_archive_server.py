@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from services.archive_server.api import BULK_IN_FLIGHT, BULK_MAX_IDS, BULK_MEDIA_TYPE, frame, read_frames
+from alertdist_common.bulk import BULK_MEDIA_TYPE, frame, read_frames
+from services.archive_server.api import BULK_IN_FLIGHT, BULK_MAX_IDS
 from services.archive_server.app import create_app
 from services.common.storage import alert_key, alert_keys_to_read, schema_key
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import confluent_kafka
 
-from alertdist_common.clients import MIN_LIBRDKAFKA, librdkafka_supported
+from alertdist_common.clients import MIN_LIBRDKAFKA, ErrorLog, librdkafka_supported
 from alertdist_common.outputs import StackOutputs
-from brokerkit.connection import ErrorLog
 
 from .clients import Listener, admin, archive, registry
 

@@ -18,8 +18,8 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.clients import ErrorLog
 from alertdist_common.outputs import StackOutputs
-from brokerkit.connection import ErrorLog
 from services.producer.alerts import AlertFactory
 
 from .canary import first_canary_id

@@ -1,11 +1,6 @@
-"""The post-deploy suite's fixtures: the stack outputs, the canary run, the named-check summary.
-
-Run it against a deployed stack from its outputs alone:
-
-    scripts/postdeploy --stack idf                      # reads `pulumi stack output --json --show-secrets`
-    scripts/postdeploy --stack-outputs outputs.json     # a saved copy (keep it mode 0600)
-
-Without --stack-outputs (as in `scripts/test.sh`) it checks the local stack on the local facility.
+"""The post-deploy suite's fixtures and options: the stack outputs, the canary run, the
+named-check summary. Run by `alertdist-postdeploy` (postdeploy/cli.py), which hands it a deployed
+stack's outputs, from a saved file or read in its own process.
 """
 
 from __future__ import annotations
@@ -22,37 +17,51 @@ from confluent_kafka import KafkaException
 
 from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import available_versions, schema_id
-from localfacility.deploy import declared_outputs
-from localfacility.settings import FacilitySettings
 from services.producer.alerts import AlertFactory
 
 from .canary import BrokerReader, CanaryRun, Delivery, first_canary_id, position_group, produce_canaries
 from .clients import delete_group, listeners, registry_client_conf
+from .source import OUTPUTS_KEY
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("postdeploy", "post-deploy validation")
+    group.addoption(
+        "--stack-outputs",
+        type=Path,
+        help="the deployed stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600)",
+    )
+    group.addoption("--canaries", type=int, default=10, help="canary alerts to produce")
+    group.addoption("--canary-topic", help="topic for the canaries (default: the first alert topic)")
+    group.addoption(
+        "--delivery-timeout", type=float, default=60.0, help="seconds for every broker to read every canary"
+    )
+    group.addoption(
+        "--archive-timeout", type=float, default=120.0, help="seconds for every canary to be in the archive"
+    )
+    group.addoption("--summary-file", type=Path, help="also write the short human summary here")
+
 
 # One pytest session per process: the checks' outcomes and the figures they measured.
 OUTCOMES: dict[str, str] = {}
 MEASUREMENTS: dict[str, str] = {}
 
 
-def _outputs_file(config: pytest.Config) -> Path | None:
+def stack_outputs(config: pytest.Config) -> StackOutputs:
+    """The outputs the CLI read for the suite, or the file given with --stack-outputs."""
+    if OUTPUTS_KEY in config.stash:
+        return config.stash[OUTPUTS_KEY]
     path: Path | None = config.getoption("stack_outputs")
-    return path
-
-
-def collection_outputs(config: pytest.Config) -> StackOutputs:
-    """Outputs known before anything runs: the file given, else the local stack's declared ones
-    with the local facility's listeners."""
-    path = _outputs_file(config)
-    if path is not None:
-        return StackOutputs.from_file(path)
-    return StackOutputs.model_validate({**declared_outputs(FacilitySettings()), "passwords": {}})
+    if path is None:
+        raise pytest.UsageError("the post-deploy suite needs a stack's outputs: --stack-outputs FILE")
+    return StackOutputs.from_file(path)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Name each check after what it checks: a broker user, a topic, a schema id, a listener."""
     if not {"broker_user", "topic", "registry_schema_id", "listener"} & set(metafunc.fixturenames):
         return
-    declared = collection_outputs(metafunc.config)
+    declared = stack_outputs(metafunc.config)
     if "broker_user" in metafunc.fixturenames:
         metafunc.parametrize("broker_user", declared.users_with_role("community-broker"))
     if "topic" in metafunc.fixturenames:
@@ -67,11 +76,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def outputs(request: pytest.FixtureRequest) -> StackOutputs:
-    path = _outputs_file(request.config)
-    if path is not None:
-        return StackOutputs.from_file(path)
-    local_stack: dict[str, Any] = request.getfixturevalue("local_stack")
-    return StackOutputs.model_validate(local_stack)
+    return stack_outputs(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -147,14 +152,8 @@ def canaries(
 
 
 # -- the named-check summary ---------------------------------------------------------------------
-def _is_postdeploy(nodeid: str) -> bool:
-    return nodeid.startswith("tests/postdeploy/")
-
-
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Remember each check's outcome; a failure in set-up or teardown counts as an error."""
-    if not _is_postdeploy(report.nodeid):
-        return
     name = report.nodeid.split("::", 1)[1]
     if report.failed:
         OUTCOMES[name] = "failed" if report.when == "call" else "error"

@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
+from alertdist_common.bulk import read_frames
 from alertdist_common.outputs import StackOutputs
-from services.archive_server.api import read_frames
 
 from .canary import CanaryRun
 from .clients import archive

@@ -10,8 +10,8 @@ import httpx
 from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from alertdist_common.clients import bootstrap_addresses
 from alertdist_common.outputs import StackOutputs
-from brokerkit.connection import bootstrap_addresses
 from services.common import logs
 
 QUIET = logs.silent("postdeploy.kafka")
