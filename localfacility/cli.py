@@ -29,7 +29,7 @@ def _print_status(services: list[ServiceStatus]) -> None:
 
 def _install(facility: LocalFacility, args: argparse.Namespace) -> int:
     try:
-        installed = install_all(facility.settings, kubernetes_provider=args.kubernetes_provider)
+        installed = install_all(facility.settings, test_tools=args.test_tools)
     except InstallError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -105,9 +105,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     install = commands.add_parser("install", help="install the pinned servers (Kafka, registry, S3, GCS)")
     install.add_argument(
-        "--kubernetes-provider",
+        "--test-tools",
         action="store_true",
-        help="also build the Kubernetes provider, which only renders of the facility stacks use",
+        help="also build what only the tests use: the Kubernetes provider (renders of the facility "
+        "stacks) and actionlint (the workflows)",
     )
     install.set_defaults(run=_install)
     commands.add_parser(

@@ -23,6 +23,7 @@ from localfacility.engine import existing_pulumi
 from localfacility.settings import TOOLS_DIR, FacilitySettings
 
 GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
+TEST_GO_TOOLS = ("actionlint",)  # the workflows' linter, which scripts/test.sh runs
 _IMPORT = re.compile(r'^import _ "([^"]+)"$', re.MULTILINE)
 
 
@@ -54,6 +55,7 @@ COLD_MINUTES = {
     "schema-registry": "2",
     "versitygw": "2",
     "fake-gcs-server": "2",
+    "actionlint": "1",
     "pulumi": "6 to 14",
     "pulumi-resource-kubernetes": "10 to 28",
 }
@@ -255,16 +257,18 @@ def ensure_debian_packages() -> list[str]:
     return missing
 
 
-def install_all(settings: FacilitySettings, kubernetes_provider: bool = False) -> list[str]:
-    """Install whatever is missing; return the names of the parts installed now. Two lanes side
-    by side: what downloads (Debian packages, Maven jars) beside what compiles (the Go builds),
-    so the network and the cores are busy at once."""
+def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[str]:
+    """Install whatever is missing; return the names of the parts installed now. `test_tools`:
+    also what only the tests use (the Kubernetes provider for renders, actionlint). Two lanes side
+    by side: what downloads (Debian packages, Maven jars) beside what compiles (the Go builds), so
+    the network and the cores are busy at once."""
     downloads: list[Callable[[], list[str]]] = [ensure_debian_packages]
     downloads += [partial(_named, tool, install_maven_tool, settings, tool) for tool in MAVEN_TOOLS]
+    go_tools = GO_TOOLS + TEST_GO_TOOLS if test_tools else GO_TOOLS
     builds: list[Callable[[], list[str]]] = [
-        partial(_named, name, install_go_tool, settings, name) for name in GO_TOOLS
+        partial(_named, name, install_go_tool, settings, name) for name in go_tools
     ]
-    builds.append(partial(install_engine, settings, kubernetes_provider))
+    builds.append(partial(install_engine, settings, test_tools))
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="install") as lanes:
         done = [lanes.submit(_in_turn, lane) for lane in (downloads, builds)]
         return [name for lane in done for name in lane.result()]

@@ -2,8 +2,8 @@
 # Install everything the project needs on a fresh machine: uv, the locked Python
 # environment, and the local facility's servers (Kafka jars, schema registry,
 # S3 and GCS servers, PostgreSQL, nginx) and the Pulumi CLI. Idempotent: a second
-# run only checks. `--kubernetes-provider` also builds the provider that renders
-# of the facility stacks need (the tests do; the local stack does not).
+# run only checks. `--test-tools` also builds what only the tests use: the Kubernetes
+# provider (renders of the facility stacks; the local stack has no Kubernetes) and actionlint.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

@@ -5,7 +5,8 @@
 # `tests` runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-scripts/bootstrap.sh --kubernetes-provider
+scripts/bootstrap.sh --test-tools
+"${ALERTDIST_INSTALL_DIR:-${ALERTDIST_RUN_DIR:-.run/local}}/bin/actionlint"   # the GitHub workflows (.github/actionlint.yaml)
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 uv run --frozen mypy

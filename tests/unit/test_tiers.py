@@ -38,12 +38,13 @@ def test_a_bare_pytest_collects_the_unit_tier_only() -> None:
 def test_the_test_command_runs_every_tier_unless_given_a_path(
     tmp_path: Path, arguments: list[str], pytest_arguments: list[str]
 ) -> None:
-    """A stand-in `uv` records each call; the script's last call is pytest's."""
+    """Stand-ins for `uv` and the installed actionlint record each call; the last is pytest's."""
     calls = tmp_path / "calls"
-    uv = tmp_path / "uv"
-    uv.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
-    uv.chmod(uv.stat().st_mode | stat.S_IXUSR)
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    for stand_in in (tmp_path / "uv", tmp_path / "bin" / "actionlint"):
+        stand_in.parent.mkdir(exist_ok=True)
+        stand_in.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+        stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "ALERTDIST_INSTALL_DIR": str(tmp_path)}
     subprocess.run([str(ROOT / "scripts" / "test.sh"), *arguments], env=env, check=True, cwd=ROOT)
     last = calls.read_text().splitlines()[-1]
     assert last == " ".join(["run", "--frozen", "pytest", *pytest_arguments])

@@ -33,7 +33,7 @@ def test_pull_requests_preview_every_facility_stack_with_the_policy_pack() -> No
     deploy = workflow("deploy.yml")
     assert "pull_request" in deploy["on"]
     preview = deploy["jobs"]["preview"]
-    assert preview["if"] == "github.event_name == 'pull_request'"
+    assert evaluate(preview["if"], pull_request("lsst-dm/alert-distribution"))
     assert preview["strategy"]["matrix"]["stack"] == FACILITY_STACKS
     commands = runs(preview)
     assert any("pulumi preview" in c and "--policy-pack infra/policy" in c for c in commands)
@@ -140,3 +140,84 @@ def test_the_image_builds_from_pinned_base_images() -> None:
     for image in images:
         tag = image.rsplit(":", 1)[1]
         assert re.fullmatch(r"\d+\.\d+\.\d+(-[\w.-]+)?", tag), image
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> bool:
+    """A GitHub Actions `if:` of comparisons joined by && and || (all ours are), evaluated on a
+    context of dotted names as the runner would."""
+
+    def value(name: str) -> str:
+        found: Any = context
+        for part in name.split("."):
+            found = found.get(part) if isinstance(found, dict) else None
+        return repr(found)
+
+    python = re.sub(r"\b(github(?:\.[\w-]+)+)", lambda m: value(m.group(1)), expression)
+    python = python.replace("&&", " and ").replace("||", " or ")
+    return bool(eval(python, {"__builtins__": {}}))  # noqa: S307 - the repository's own workflow text
+
+
+def pull_request(head_repo: str) -> dict[str, Any]:
+    return {
+        "github": {
+            "event_name": "pull_request",
+            "repository": "lsst-dm/alert-distribution",
+            "event": {"pull_request": {"head": {"repo": {"full_name": head_repo}}}},
+        }
+    }
+
+
+def test_previews_run_for_this_repository_s_pull_requests_and_never_a_fork_s() -> None:
+    """The preview runners hold cluster credentials: a fork's code must never reach them."""
+    condition = workflow("deploy.yml")["jobs"]["preview"]["if"]
+    assert evaluate(condition, pull_request("lsst-dm/alert-distribution"))
+    assert not evaluate(condition, pull_request("someone/alert-distribution"))
+    assert not evaluate(
+        condition, {"github": {"event_name": "push", "repository": "lsst-dm/alert-distribution"}}
+    )
+
+
+def test_every_job_that_reads_a_secret_names_its_environment() -> None:
+    """Environment-scoped secrets reach only jobs that name the environment; a job without one
+    would run with empty secrets. GITHUB_TOKEN is every job's own."""
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        document = workflow(path.name)
+        shared = yaml.safe_dump(document.get("env", {}))
+        for name, job in document["jobs"].items():
+            if "uses" in job:  # a reusable workflow: its own jobs are checked in its file
+                continue
+            text = shared + yaml.safe_dump(job)
+            if set(re.findall(r"secrets\.(\w+)", text)) - {"GITHUB_TOKEN"}:
+                assert job.get("environment"), (path.name, name)
+
+
+def test_deploys_read_with_a_reader_s_environment_and_write_behind_reviewers() -> None:
+    jobs = workflow("deploy.yml")["jobs"]
+    assert jobs["up"]["environment"] == "${{ matrix.stack }}"
+    assert jobs["preview"]["environment"] == jobs["drift"]["environment"] == "${{ matrix.stack }}-read"
+    assert workflow("postdeploy.yml")["jobs"]["postdeploy"]["environment"] == "${{ inputs.stack }}-read"
+
+
+def test_the_first_deploy_creates_each_program_s_stack_before_using_it() -> None:
+    commands = [
+        line.strip()
+        for command in runs(workflow("deploy.yml")["jobs"]["up"])
+        for line in command.splitlines()
+    ]
+    first_up = next(i for i, c in enumerate(commands) if "pulumi up" in c)
+    selects = [shlex.split(c) for c in commands[:first_up] if "stack select" in c]
+    assert all("--create" in words for words in selects)
+    assert {"-C" in words and words[words.index("-C") + 1] for words in selects} == {
+        "infra/prerequisites",
+        False,
+    }
+
+
+def test_the_pin_pull_request_is_opened_with_a_token_that_starts_previews() -> None:
+    job = workflow("images.yml")["jobs"]["services-image"]
+    (opener,) = [
+        s for s in job["steps"] if str(s.get("uses", "")).startswith("peter-evans/create-pull-request")
+    ]
+    assert opener["with"]["base"] == "main"
+    assert opener["with"]["token"] == "${{ secrets.PIN_PR_TOKEN }}"
+    assert job["environment"] == "release"

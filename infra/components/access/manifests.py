@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.components.kafka.manifests import strimzi_meta
+from infra.components.kafka.manifests import strimzi_meta, until_ready
 from infra.components.kubernetes import Manifest
 from infra.naming import PASSWORD_KEY, password_secret_name
 from infra.tables import AclRule, KafkaUserSpec, PatternType, UserRole
@@ -41,6 +41,6 @@ def kafka_user(user: KafkaUserSpec, namespace: str, cluster: str, api_version: s
     return {
         "apiVersion": api_version,
         "kind": "KafkaUser",
-        "metadata": strimzi_meta(user.username, namespace, cluster),
+        "metadata": until_ready(strimzi_meta(user.username, namespace, cluster)),
         "spec": spec,
     }

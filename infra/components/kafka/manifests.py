@@ -56,6 +56,29 @@ def strimzi_meta(name: str, namespace: str, cluster: str) -> dict[str, Any]:
     return meta(name, namespace, **{"strimzi.io/cluster": cluster})
 
 
+# pulumi-kubernetes waits for a custom resource only when asked (v4.25.0,
+# provider/pkg/metadata/overrides.go:111-158: `pulumi.com/waitFor`, `condition=<type>` as kubectl
+# wait, with status.observedGeneration current; 10 minutes unless `pulumi.com/timeoutSeconds`).
+# Strimzi's operators set the Ready condition only once the work is done (0.51.0 and 1.2.0):
+# a KafkaUser after Kafka accepted its SCRAM credential, its ACLs and its Secret
+# (KafkaUserOperator.reconcile, StatusUtils.java:172-174), a KafkaTopic after the topic and its
+# config exist (BatchingTopicController), the Kafka after the whole cluster reconciled
+# (KafkaAssemblyOperator). So `pulumi up` returns when the brokers can log in and read, and the
+# post-deploy suite that follows it proves a deployed system, not one still being made.
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+READY = "condition=Ready"
+KAFKA_READY_TIMEOUT_S = 1800  # a first cluster: volumes bound, three brokers and controllers rolled
+
+
+def until_ready(metadata: dict[str, Any], timeout_s: int | None = None) -> dict[str, Any]:
+    """The metadata with Pulumi told to wait for Strimzi's Ready condition."""
+    annotations = {WAIT_FOR_ANNOTATION: READY}
+    if timeout_s is not None:
+        annotations[TIMEOUT_ANNOTATION] = str(timeout_s)
+    return {**metadata, "annotations": {**metadata.get("annotations", {}), **annotations}}
+
+
 def _storage(storage: StorageSpec) -> dict[str, Any]:
     return {
         "type": "jbod",
@@ -180,7 +203,7 @@ def kafka(cluster: KafkaClusterSpec, namespace: str, max_message_bytes: int) -> 
     return {
         "apiVersion": cluster.strimzi.api_version,
         "kind": "Kafka",
-        "metadata": meta(cluster.name, namespace),
+        "metadata": until_ready(meta(cluster.name, namespace), KAFKA_READY_TIMEOUT_S),
         "spec": {
             "kafka": {
                 "version": cluster.version,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.components.kafka.manifests import strimzi_meta
+from infra.components.kafka.manifests import strimzi_meta, until_ready
 from infra.components.kubernetes import Manifest
 from infra.config import Replication, TopicSpec
 from infra.naming import k8s_name
@@ -15,7 +15,7 @@ def kafka_topic(
     return {
         "apiVersion": api_version,
         "kind": "KafkaTopic",
-        "metadata": strimzi_meta(k8s_name(topic.name), namespace, cluster),
+        "metadata": until_ready(strimzi_meta(k8s_name(topic.name), namespace, cluster)),
         "spec": {
             "topicName": topic.name,
             "partitions": topic.partitions,

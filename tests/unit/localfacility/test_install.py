@@ -11,7 +11,7 @@ from localfacility.engine import Engine
 from localfacility.settings import TOOLS_DIR, FacilitySettings
 
 
-@pytest.mark.parametrize("name", install.GO_TOOLS)
+@pytest.mark.parametrize("name", install.GO_TOOLS + install.TEST_GO_TOOLS)
 def test_each_go_tool_is_pinned(name: str) -> None:
     package = install.go_tool_package(name)
     go_mod = (TOOLS_DIR / name / "go.mod").read_text()
@@ -83,10 +83,12 @@ def test_the_local_facility_builds_no_kubernetes_provider(
     ran = record_steps(monkeypatch)
     installed = install.install_all(FacilitySettings(run_dir=tmp_path))
     assert "kubernetes" not in ran
+    assert "actionlint" not in ran
     assert set(installed) == {"kafka", "avro", *install.GO_TOOLS, "pulumi"}
     ran.clear()
-    install.install_all(FacilitySettings(run_dir=tmp_path), kubernetes_provider=True)
+    install.install_all(FacilitySettings(run_dir=tmp_path), test_tools=True)
     assert ran.index("kubernetes") > ran.index("pulumi")
+    assert "actionlint" in ran
 
 
 def test_a_step_says_what_it_does_and_how_long_it_usually_takes(

@@ -23,6 +23,7 @@ def test_cluster_declares_pools_and_the_kafka_cr_in_its_namespace(
             "name": "test-broker",
             "namespace": "alerts-test",
             "labels": {"app.kubernetes.io/part-of": "alert-distribution"},
+            "annotations": {"pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "1800"},
         }
         config = kafka["spec"]["kafka"]["config"]
         assert config["message.max.bytes"] == 5_000_000
