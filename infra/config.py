@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -295,8 +296,9 @@ class GatewayRefSpec(_Model):
     source_ranges: list[str] = Field(
         default_factory=list,
         alias="sourceRanges",
-        description="the addresses its proxies connect from, for a cloud load balancer whose proxies "
-        "run outside the cluster (GKE's Gateways: Google's front ends or the proxy-only subnet)",
+        description="the addresses its proxies and health checks connect from, for a cloud load "
+        "balancer whose proxies run outside the cluster (GKE's Gateways: the health checks' "
+        "35.191.0.0/16 and 130.211.0.0/22, and the proxy-only subnet of a regional Gateway)",
     )
 
     @model_validator(mode="after")
@@ -308,12 +310,27 @@ class GatewayRefSpec(_Model):
         return self
 
 
+def _gateway_hostname(host: str) -> str:
+    """A host the HTTPRoute CRD accepts: a DNS name, never an IP address (gateway-api v1.6.3,
+    apis/v1/shared_types.go, Hostname)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    raise ValueError(f"{host} is an IP address: an HTTPRoute's hostnames are DNS names")
+
+
 class HttpRouteSpec(_Model):
     """A public route as a Gateway API HTTPRoute (the choice for a facility without ingress-nginx,
     which was archived on 2026-03-24)."""
 
-    host: str
-    path_prefix: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] = Field(alias="pathPrefix")
+    host: Annotated[
+        str,
+        Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+        AfterValidator(_gateway_hostname),
+    ]
+    # No `//`: the CRD refuses a PathPrefix value holding one (apis/v1/httproute_types.go).
+    path_prefix: Annotated[str, Field(pattern=r"^/([a-z0-9-]+/?)*$")] = Field(alias="pathPrefix")
     gateway: GatewayRefSpec
 
     @property

@@ -27,6 +27,7 @@ from localfacility.registry import registry_url
 from localfacility.settings import FacilitySettings
 
 REGISTRY_PREFIX = "/schema-registry"  # the facility stacks' registry pathPrefix
+LOCAL_HOSTNAME = "localhost"
 NGINX = "/usr/sbin/nginx"
 
 
@@ -35,11 +36,12 @@ def public_registry_url(settings: FacilitySettings) -> str:
 
 
 def registry_route_spec(settings: FacilitySettings) -> PublicRoute:
-    """The registry's public route, of the kind the local facility plays (`public_routes`)."""
+    """The registry's public route, of the kind the local facility plays (`public_routes`); its
+    host is a name, as a facility's is (nginx listens on settings.host whatever it is)."""
     if settings.public_routes == "gateway":
         gateway = GatewayRefSpec(name="local", namespace="local", https=False, data_plane_namespace="local")
-        return HttpRouteSpec(host=settings.host, path_prefix=REGISTRY_PREFIX, gateway=gateway)
-    return IngressSpec(host=settings.host, path_prefix=REGISTRY_PREFIX)
+        return HttpRouteSpec(host=LOCAL_HOSTNAME, path_prefix=REGISTRY_PREFIX, gateway=gateway)
+    return IngressSpec(host=LOCAL_HOSTNAME, path_prefix=REGISTRY_PREFIX)
 
 
 def registry_route(settings: FacilitySettings) -> dict[str, Any]:

@@ -204,6 +204,13 @@ def ingress(namespace: str, app: str, port: int, spec: IngressSpec, routes: tupl
 # routes are written for and checked against (tests/manifest_checks.py reads its CRDs from the
 # release's Go module, sigs.k8s.io/gateway-api).
 GATEWAY_API_VERSION = "v1.6.3"
+# `pulumi up` waits until the Gateway accepted the route (status.parents[].conditions Accepted, set
+# by the implementation: gateway-api v1.6.3 apis/v1/httproute_types.go, RouteConditionAccepted):
+# method matching and the rewrite are Extended features, and a Gateway whose allowedRoutes does not
+# admit the namespace refuses the route. A jsonpath waitFor is read by pulumi-kubernetes v4.25.0
+# (provider/pkg/metadata/overrides.go:121-158, RFC 9535 paths since 4.24.0).
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+ROUTE_ACCEPTED = 'jsonpath={.status.parents[0].conditions[?(@.type=="Accepted")].status}=True'
 
 
 def http_route(
@@ -237,10 +244,12 @@ def http_route(
                     "backendRefs": [{"name": app, "port": port}],
                 }
             )
+    metadata = meta(app, namespace, **app_labels(app))
+    metadata["annotations"] = {WAIT_FOR_ANNOTATION: ROUTE_ACCEPTED}
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": meta(app, namespace, **app_labels(app)),
+        "metadata": metadata,
         "spec": {"parentRefs": [parent], "hostnames": [spec.host], "rules": rules},
     }
 

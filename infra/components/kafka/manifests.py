@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from infra.components.kubernetes import Manifest, meta, spread_over_nodes
+from infra.components.kubernetes import WAIT_FOR_ANNOTATION, Manifest, meta, spread_over_nodes
 from infra.config import ExternalListenerSpec, KafkaClusterSpec, PoolResourcesSpec, StorageSpec
 from infra.naming import EXTERNAL_PORT, INTERNAL_SCRAM_PORT, INTERNAL_TLS_PORT
 from infra.tables import ADMIN_USER
@@ -65,7 +65,6 @@ def strimzi_meta(name: str, namespace: str, cluster: str) -> dict[str, Any]:
 # config exist (BatchingTopicController), the Kafka after the whole cluster reconciled
 # (KafkaAssemblyOperator). So `pulumi up` returns when the brokers can log in and read, and the
 # post-deploy suite that follows it proves a deployed system, not one still being made.
-WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
 READY = "condition=Ready"
 KAFKA_READY_TIMEOUT_S = 1800  # a first cluster: volumes bound, three brokers and controllers rolled

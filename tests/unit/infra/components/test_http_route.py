@@ -7,12 +7,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from infra.components.archive.manifests import ARCHIVE_PUBLIC_ROUTES
 from infra.components.kubernetes import http_route, only_from
 from infra.components.registry.manifests import REGISTRY_PUBLIC_METHODS, REGISTRY_PUBLIC_ROUTES
 from infra.config import GatewayRefSpec, HttpRouteSpec
 from tests.manifest_checks import gateway_schemas, validate_gateway
+from tests.unit.infra.upstream.test_pulumi_await import parsed_wait_for
 
 IN_CLUSTER = GatewayRefSpec(name="public", namespace="gateways", sectionName="https", dataPlaneNamespace="gw")
 # GKE's external Application Load Balancer proxies connect from Google's front ends.
@@ -91,3 +93,25 @@ def test_the_registry_admits_the_gateway_s_proxies_and_nobody_else() -> None:
     peers = only_from("ns", "schema-registry", 8081, ["archive-server"], cloud)["spec"]["ingress"][0]["from"]
     assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == ["130.211.0.0/22", "35.191.0.0/16"]
     assert not [p for p in peers if "namespaceSelector" in p]
+
+
+def test_up_waits_until_the_gateway_accepted_the_route() -> None:
+    annotations = registry_route()["metadata"]["annotations"]
+    (expression,) = parsed_wait_for(annotations["pulumi.com/waitFor"])
+    path, _, value = expression.removeprefix("jsonpath=").rpartition("=")
+    assert path == '{.status.parents[0].conditions[?(@.type=="Accepted")].status}'
+    assert value == "True"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("host", "127.0.0.1", "is an IP address"),
+        ("host", "API.example.org", "should match pattern"),
+        ("pathPrefix", "/schema-registry//x", "should match pattern"),
+    ],
+)
+def test_the_config_refuses_what_the_crd_refuses(field: str, value: str, why: str) -> None:
+    values = {"host": "api.example.org", "pathPrefix": "/p", "gateway": IN_CLUSTER, field: value}
+    with pytest.raises(ValidationError, match=why):
+        HttpRouteSpec.model_validate(values)
