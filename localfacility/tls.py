@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALIDITY = dt.timedelta(days=825)
 
@@ -30,11 +30,23 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _strict(ca_pem: Path) -> bool:
+    """Whether a CA made before holds what strict verification asks (Python 3.13 turns on
+    OpenSSL's X509_STRICT in ssl.create_default_context: a CA's key identifier and key usage, the
+    leaf's authority key identifier); one made without them is made again."""
+    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    try:
+        ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return False
+    return True
+
+
 def ensure_broker_tls(tls_dir: Path, host: str) -> tuple[Path, Path]:
     """Create the CA and a broker key+chain once; return (ca.pem, broker keystore .pem)."""
     ca_pem = tls_dir / "ca.pem"
     keystore_pem = tls_dir / "broker-keystore.pem"
-    if ca_pem.exists() and keystore_pem.exists():
+    if ca_pem.exists() and keystore_pem.exists() and _strict(ca_pem):
         return ca_pem, keystore_pem
     tls_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
@@ -49,6 +61,21 @@ def ensure_broker_tls(tls_dir: Path, host: str) -> tuple[Path, Path]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
@@ -67,6 +94,11 @@ def ensure_broker_tls(tls_dir: Path, host: str) -> tuple[Path, Path]:
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(broker_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
 

@@ -39,15 +39,17 @@ NOT_FOR_BROKERS = (
 
 
 def interpreter(version: str) -> str:
-    """A Python of that version: on PATH, or one pyenv installed; the test skips, naming it, where
-    the machine has none."""
-    found = shutil.which(f"python{version}")
-    if found is None:
-        pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-        found = next((str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"))), None)
-    if found is None:
-        pytest.skip(f"no Python {version} on this machine (PATH or pyenv)")
-    return found
+    """A Python of that version that runs: one pyenv installed, or one on PATH (a pyenv shim of a
+    version not selected exits 127, so each is tried); the test skips, naming it, where the machine
+    has none."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"))]
+    on_path = shutil.which(f"python{version}")
+    candidates += [on_path] if on_path else []
+    for candidate in candidates:
+        if subprocess.run([candidate, "-c", "import venv"], capture_output=True, check=False).returncode == 0:
+            return candidate
+    pytest.skip(f"no working Python {version} on this machine (pyenv or PATH)")
 
 
 # The oldest and the newest Python the project supports (pyproject.toml requires-python).
