@@ -13,7 +13,8 @@ from pulumi import automation as auto
 from alertdist_common.outputs import StackOutputs
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility, ServiceStatus
-from localfacility.install import InstallError, install_all, install_engine
+from localfacility.install import InstallError, install_all, install_engine, install_kubernetes, install_kwok
+from localfacility.kubernetes import KubectlError, LocalKubernetes
 from localfacility.process import ServiceError
 from localfacility.render import render_stack
 from localfacility.services import ArchiveServices
@@ -99,6 +100,28 @@ def _services(facility: LocalFacility, args: argparse.Namespace) -> int:
     return 0
 
 
+def _kubernetes(facility: LocalFacility, args: argparse.Namespace) -> int:
+    cluster = LocalKubernetes(facility.settings)
+    if args.action == "down":
+        stopped = cluster.down(purge=args.purge)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    if args.action == "status":
+        up = cluster.is_up()
+        print(f"local Kubernetes {'ready' if up else 'not running'}; KUBECONFIG={cluster.kubeconfig}")
+        return 0 if up else 1
+    try:
+        install_kubernetes(facility.settings)
+        install_kwok(facility.settings)
+        cluster.up()
+    except (InstallError, ServiceError, KubectlError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"local Kubernetes up at {cluster.server}, {cluster.nodes} KWOK nodes")
+    print(f"  export KUBECONFIG={cluster.kubeconfig} PATH={facility.settings.bin_dir}:$PATH")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: each subcommand names the function that runs it."""
     root = argparse.ArgumentParser(prog="alertdist-facility", description=__doc__)
@@ -108,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
         "--test-tools",
         action="store_true",
         help="also build what only the tests use: the Kubernetes provider (renders of the facility "
-        "stacks) and actionlint (the workflows)",
+        "stacks), the local Kubernetes and KWOK (the facility stacks applied), actionlint (the workflows)",
     )
     install.set_defaults(run=_install)
     commands.add_parser(
@@ -144,6 +167,12 @@ def parser() -> argparse.ArgumentParser:
     archive.add_argument("action", choices=["up", "down"])
     archive.add_argument("--archive", choices=["s3", "gcs"], default="s3", help="the archive's object store")
     archive.set_defaults(run=_services)
+    kubernetes = commands.add_parser(
+        "kubernetes", help="a Kubernetes of the facility's own (control plane + KWOK) for the facility stacks"
+    )
+    kubernetes.add_argument("action", choices=["up", "down", "status"])
+    kubernetes.add_argument("--purge", action="store_true", help="with down: also delete the cluster's state")
+    kubernetes.set_defaults(run=_kubernetes)
     stream = commands.add_parser("stream", help="stream visits of alerts with the producer's own user")
     stream.add_argument("--alerts", type=int, default=1000, help="alerts per visit")
     stream.add_argument("--visits", type=int, default=1)

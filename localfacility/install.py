@@ -24,7 +24,7 @@ from localfacility.settings import TOOLS_DIR, FacilitySettings
 
 GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
 TEST_GO_TOOLS = ("actionlint",)  # the workflows' linter, which scripts/test.sh runs
-_IMPORT = re.compile(r'^import _ "([^"]+)"$', re.MULTILINE)
+_IMPORT = re.compile(r'^\s*(?:import )?_ "([^"]+)"$', re.MULTILINE)
 
 
 class InstallError(RuntimeError):
@@ -58,6 +58,8 @@ COLD_MINUTES = {
     "actionlint": "1",
     "pulumi": "6 to 14",
     "pulumi-resource-kubernetes": "10 to 28",
+    "kubernetes": "10 to 18",
+    "kwok": "3",
 }
 
 
@@ -99,12 +101,18 @@ def install_maven_tool(settings: FacilitySettings, tool: str) -> bool:
     return True
 
 
-def go_tool_package(name: str) -> str:
-    """The Go package a wrapper module pins (the import in its tools.go)."""
-    match = _IMPORT.search((TOOLS_DIR / name / "tools.go").read_text())
-    if match is None:
+def go_tool_packages(name: str) -> list[str]:
+    """The Go packages a wrapper module pins (the imports in its tools.go)."""
+    packages = _IMPORT.findall((TOOLS_DIR / name / "tools.go").read_text())
+    if not packages:
         raise InstallError(f"{TOOLS_DIR / name / 'tools.go'} names no package")
-    return match.group(1)
+    return packages
+
+
+def go_tool_package(name: str) -> str:
+    """The one Go package a single-tool wrapper module pins."""
+    (package,) = go_tool_packages(name)
+    return package
 
 
 _GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
@@ -151,6 +159,90 @@ def _required_version(name: str, module: str) -> str:
     raise InstallError(f"{TOOLS_DIR / name / 'go.mod'} does not require {module}")
 
 
+def _module_dir(name: str, module: str) -> Path:
+    """The source folder of a module a wrapper requires, fetched into the module cache if need be
+    (`go mod download`, not `go list -m`: the latter names no folder until the module is in the
+    cache, which it is not on a fresh machine)."""
+    answer = subprocess.run(
+        ["go", "mod", "download", "-json", module],
+        cwd=TOOLS_DIR / name,
+        env={**os.environ, **_GO_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return Path(json.loads(answer)["Dir"])
+
+
+# The local Kubernetes (localfacility.kubernetes): each binary and the package it is built from
+# (scripts/tools/kubernetes/tools.go). etcd's main package is its server module's root.
+KUBERNETES_BINARIES = {
+    "etcd": "go.etcd.io/etcd/server/v3",
+    "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+    "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+    "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+    "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+}
+
+
+def kubernetes_version_stamp() -> str:
+    """The ldflags Kubernetes' own release build sets (hack/lib/version.sh): without them the
+    servers report v0.0.0, and clients that check the server's version (the Kubernetes provider,
+    Strimzi's operators) misjudge it."""
+    version_ = _required_version("kubernetes", "k8s.io/kubernetes")
+    major, minor = version_.removeprefix("v").split(".")[:2]
+    stamps = {"gitVersion": version_, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    return " ".join(
+        f"-X {package}.{key}={value}"
+        for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+        for key, value in stamps.items()
+    )
+
+
+def install_kubernetes(settings: FacilitySettings) -> bool:
+    """The local Kubernetes's binaries, built from their pinned wrapper module."""
+    marker = settings.bin_dir / "kube-apiserver"
+    stamp = kubernetes_version_stamp()
+    current, digest = _pinned("kubernetes", marker, stamp)
+    if current and all((settings.bin_dir / name).exists() for name in KUBERNETES_BINARIES):
+        return False
+    _require("go", "install Go 1.26 or newer")
+    env = {**os.environ, **_GO_ENV}
+    with _step(
+        "kubernetes", "building etcd, the Kubernetes control plane and kubectl from the Go module proxy"
+    ):
+        for binary, package in KUBERNETES_BINARIES.items():
+            _go_build(TOOLS_DIR / "kubernetes", settings.bin_dir / binary, package, stamp, env)
+    _mark_built(marker, digest)
+    return True
+
+
+# KWOK's stages (what its controller does to nodes and pods), as its module ships them
+# (sigs.k8s.io/kwok v0.8.0, kustomize/stage): nodes become Ready and keep their leases; pods
+# become Ready, complete and go away as a kubelet would have them.
+KWOK_STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages_file(settings: FacilitySettings) -> Path:
+    return settings.bin_dir / "kwok-stages.yaml"
+
+
+def install_kwok(settings: FacilitySettings) -> bool:
+    """KWOK, and its stages file taken from the same pinned module."""
+    built = install_go_tool(settings, "kwok")
+    stages = kwok_stages_file(settings)
+    if built or not stages.exists():
+        source = _module_dir("kwok", "sigs.k8s.io/kwok") / "kustomize" / "stage"
+        stages.write_text("\n---\n".join((source / name).read_text().strip() for name in KWOK_STAGES) + "\n")
+    return built
+
+
 PULUMI_PKG = "github.com/pulumi/pulumi/pkg/v3"
 KUBERNETES_PROVIDER = "github.com/pulumi/pulumi-kubernetes/provider/v4"
 KUBERNETES_PROVIDER_CMD = "cmd/pulumi-resource-kubernetes"
@@ -188,18 +280,7 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
 def _build_kubernetes_provider(settings: FacilitySettings, binary: Path, sdk_version: str) -> None:
     module_dir = TOOLS_DIR / "pulumi-kubernetes"
     env = {**os.environ, **_GO_ENV}
-    # `go mod download`, not `go list -m`: the latter names no folder until the module is in the
-    # cache, which it is not on a fresh machine.
-    source = json.loads(
-        subprocess.run(
-            ["go", "mod", "download", "-json", KUBERNETES_PROVIDER],
-            cwd=module_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )["Dir"]
+    source = _module_dir("pulumi-kubernetes", KUBERNETES_PROVIDER)
     build = (settings.install_dir or settings.run_dir) / "build" / "pulumi-kubernetes"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
@@ -259,9 +340,9 @@ def ensure_debian_packages() -> list[str]:
 
 def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[str]:
     """Install whatever is missing; return the names of the parts installed now. `test_tools`:
-    also what only the tests use (the Kubernetes provider for renders, actionlint). Two lanes side
-    by side: what downloads (Debian packages, Maven jars) beside what compiles (the Go builds), so
-    the network and the cores are busy at once."""
+    also what only the tests use (the Kubernetes provider, the local Kubernetes and KWOK,
+    actionlint). Two lanes side by side: what downloads (Debian packages, Maven jars) beside what
+    compiles (the Go builds), so the network and the cores are busy at once."""
     downloads: list[Callable[[], list[str]]] = [ensure_debian_packages]
     downloads += [partial(_named, tool, install_maven_tool, settings, tool) for tool in MAVEN_TOOLS]
     go_tools = GO_TOOLS + TEST_GO_TOOLS if test_tools else GO_TOOLS
@@ -269,6 +350,9 @@ def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[st
         partial(_named, name, install_go_tool, settings, name) for name in go_tools
     ]
     builds.append(partial(install_engine, settings, test_tools))
+    if test_tools:  # after the Kubernetes provider: they share its client libraries' build cache
+        builds += [partial(_named, "kubernetes", install_kubernetes, settings)]
+        builds += [partial(_named, "kwok", install_kwok, settings)]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="install") as lanes:
         done = [lanes.submit(_in_turn, lane) for lane in (downloads, builds)]
         return [name for lane in done for name in lane.result()]

@@ -53,6 +53,11 @@ class FacilitySettings(BaseSettings):
     gcs_port: int = 14443
     archive_server_port: int = 18080
     archive_metrics_port: int = Field(default=18089, description="archive server's Prometheus metrics")
+    kubernetes_port: int = Field(
+        default=16440,
+        description="the local Kubernetes binds this and the next five: etcd (client, peer), the API "
+        "server, the controller manager, the scheduler, KWOK",
+    )
 
     @property
     def bin_dir(self) -> Path:

@@ -3,7 +3,8 @@
 # environment, and the local facility's servers (Kafka jars, schema registry,
 # S3 and GCS servers, PostgreSQL, nginx) and the Pulumi CLI. Idempotent: a second
 # run only checks. `--test-tools` also builds what only the tests use: the Kubernetes
-# provider (renders of the facility stacks; the local stack has no Kubernetes) and actionlint.
+# provider, and the local Kubernetes with KWOK (the facility stacks rendered and applied; the
+# local stack has no Kubernetes), and actionlint.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

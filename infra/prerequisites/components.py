@@ -32,6 +32,11 @@ def keep_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRes
 # cluster-operator/src/main/java/io/strimzi/operator/cluster/ClusterOperatorConfig.java;
 # extraEnvs in helm-charts/helm3/strimzi-kafka-operator/values.yaml).
 RESTRICTED_PODS = {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}
+# The watched namespace refuses every pod that is not "restricted" (Pod Security admission, built
+# into the API server: kubernetes.io/docs/concepts/security/pod-security-admission). Strimzi's
+# pods are made so by RESTRICTED_PODS, ours by infra/components/kubernetes.py; the local
+# Kubernetes runs the API server's own admission on them (tests/kubernetes/test_workloads.py).
+RESTRICTED_NAMESPACE = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 
 def strimzi_values(watched_namespace: str) -> dict[str, object]:
@@ -61,7 +66,7 @@ class StrimziOperator(pulumi.ComponentResource):
         )
         self.watched_namespace = k8s.core.v1.Namespace(
             f"namespace-{watched_namespace}",
-            metadata={"name": watched_namespace},
+            metadata={"name": watched_namespace, "labels": RESTRICTED_NAMESPACE},
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         self.chart = k8s.helm.v4.Chart(

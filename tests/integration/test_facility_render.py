@@ -4,7 +4,6 @@ the Kubernetes API and the policy pack."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from infra.render import placeholder_secrets
 from infra.stackfile import load_stack, read_config_values, stack_file
 from localfacility.install import install_engine
 from localfacility.render import render_stack
-from localfacility.settings import FacilitySettings
 from tests.manifest_checks import (
     is_gateway,
     is_strimzi,
@@ -26,19 +24,8 @@ from tests.manifest_checks import (
     validate_gateway,
     validate_strimzi,
 )
+from tests.rendered import SETTINGS, rendered
 from tests.unit.infra.test_program import FACILITY_STACKS, gateway_routes, program
-
-SETTINGS = FacilitySettings()
-
-
-@cache
-def rendered(stack: str) -> list[dict[str, Any]]:
-    """Every object `pulumi up` wrote for the stack, in render mode."""
-    install_engine(SETTINGS, kubernetes_provider=True)
-    folder = render_stack(stack, SETTINGS.run_dir.parent / "render" / stack, SETTINGS.bin_dir)
-    objects = [doc for path in sorted(folder.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text())]
-    assert objects, f"the engine wrote nothing for {stack}"
-    return objects
 
 
 def _names(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:

@@ -3,14 +3,12 @@ loopback only, and an archive server that exposes nothing but its read-only API.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import shutil
 import subprocess
 from typing import Any
 
 import httpx
-import psutil
 
 from alertdist_common.schemas import latest_version
 from localfacility import kafka
@@ -22,6 +20,7 @@ from localfacility.ports import free_port
 from localfacility.process import Supervisor
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
+from tests.listening import listening
 
 API = {
     ("/v1/health", "get"),
@@ -85,17 +84,6 @@ def test_files_holding_credentials_are_private(facility: LocalFacility, local_st
     modes = {str(path): oct(path.stat().st_mode & 0o777) for path in private}
     assert modes == dict.fromkeys(modes, "0o600")
     assert json.loads(deployment.outputs_file.read_text())["passwords"] == local_stack["passwords"]
-
-
-def listening(pid: int) -> set[tuple[str, int]]:
-    """The TCP addresses a process listens on (Java's IPv4-mapped IPv6 addresses as IPv4)."""
-    found = set()
-    for conn in psutil.Process(pid).net_connections(kind="tcp"):
-        if conn.status == psutil.CONN_LISTEN:
-            address = ipaddress.ip_address(conn.laddr.ip)
-            mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-            found.add((str(mapped or address), conn.laddr.port))
-    return found
 
 
 def test_every_server_listens_on_loopback_only(facility: LocalFacility, local_stack: dict[str, Any]) -> None:

@@ -20,6 +20,44 @@ def test_each_go_tool_is_pinned(name: str) -> None:
     assert (TOOLS_DIR / name / "go.sum").stat().st_size > 0
 
 
+def go_mod_requirements(name: str) -> dict[str, str]:
+    """module -> version, of a wrapper module's go.mod (its replaces' targets for those replaced)."""
+    versions: dict[str, str] = {}
+    for line in (TOOLS_DIR / name / "go.mod").read_text().splitlines():
+        words = line.replace("require ", "").split()
+        if len(words) >= 2 and words[1].startswith("v"):
+            versions[words[0]] = words[1]
+        if "=>" in words and len(words) == 4:
+            versions[words[0]] = words[3]
+    return versions
+
+
+def test_the_local_kubernetes_binaries_are_what_its_wrapper_pins() -> None:
+    assert sorted(install.KUBERNETES_BINARIES.values()) == sorted(install.go_tool_packages("kubernetes"))
+
+
+def test_the_local_kubernetes_shares_the_providers_client_libraries() -> None:
+    """The control plane's staging modules are the very versions the Kubernetes provider builds
+    with, so the second build reuses the first's compiled packages (docs/development.md)."""
+    kubernetes, provider = go_mod_requirements("kubernetes"), go_mod_requirements("pulumi-kubernetes")
+    shared = (
+        "k8s.io/api",
+        "k8s.io/apimachinery",
+        "k8s.io/client-go",
+        "k8s.io/apiserver",
+        "k8s.io/component-base",
+    )
+    assert {m: kubernetes[m] for m in shared} == {m: provider[m] for m in shared}
+    release = kubernetes["k8s.io/kubernetes"]
+    assert kubernetes["k8s.io/client-go"] == release.replace("v1.", "v0.", 1)
+
+
+def test_the_servers_are_stamped_with_the_pinned_release() -> None:
+    stamp = install.kubernetes_version_stamp()
+    assert "-X k8s.io/component-base/version.gitVersion=v1.33.3" in stamp
+    assert "-X k8s.io/client-go/pkg/version.gitMinor=33" in stamp
+
+
 def test_up_to_date_tool_is_not_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = FacilitySettings(run_dir=tmp_path)
     settings.bin_dir.mkdir(parents=True)
@@ -71,7 +109,11 @@ def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(install, "install_maven_tool", lambda _s, tool: ran.append(tool) or True)
     monkeypatch.setattr(install, "install_go_tool", lambda _s, name: ran.append(name) or True)
     monkeypatch.setattr(install, "install_pulumi_cli", lambda _s: ran.append("pulumi") or True)
-    monkeypatch.setattr(install, "install_kubernetes_provider", lambda _s: ran.append("kubernetes") or True)
+    monkeypatch.setattr(
+        install, "install_kubernetes_provider", lambda _s: ran.append("pulumi-resource-kubernetes") or True
+    )
+    monkeypatch.setattr(install, "install_kubernetes", lambda _s: ran.append("kubernetes") or True)
+    monkeypatch.setattr(install, "install_kwok", lambda _s: ran.append("kwok") or True)
     monkeypatch.setattr(install, "write_engine_wrappers", lambda _s: None)
     return ran
 
@@ -79,16 +121,17 @@ def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_local_facility_builds_no_kubernetes_provider(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The local stack has no Kubernetes: only renders of the facility stacks need the provider."""
+    """The local stack has no Kubernetes: only the facility stacks' tests need the provider, the
+    local Kubernetes and KWOK; the control plane is built after the provider, whose client
+    libraries' build cache it shares."""
     ran = record_steps(monkeypatch)
     installed = install.install_all(FacilitySettings(run_dir=tmp_path))
-    assert "kubernetes" not in ran
-    assert "actionlint" not in ran
+    assert {"pulumi-resource-kubernetes", "kubernetes", "kwok", "actionlint"}.isdisjoint(ran)
     assert set(installed) == {"kafka", "avro", *install.GO_TOOLS, "pulumi"}
     ran.clear()
     install.install_all(FacilitySettings(run_dir=tmp_path), test_tools=True)
-    assert ran.index("kubernetes") > ran.index("pulumi")
-    assert "actionlint" in ran
+    assert ran.index("kubernetes") > ran.index("pulumi-resource-kubernetes") > ran.index("pulumi")
+    assert {"actionlint", "kwok"} <= set(ran)
 
 
 def test_a_step_says_what_it_does_and_how_long_it_usually_takes(

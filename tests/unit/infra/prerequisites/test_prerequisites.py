@@ -130,6 +130,7 @@ def test_the_watched_namespace_is_made_protected_before_the_chart() -> None:
     by_name = {r.name: r for r in monitor.recorded}
     namespace = by_name["namespace-alert-distribution"]
     assert namespace.inputs["metadata"]["name"] == load_stack("idf").namespace
+    assert namespace.inputs["metadata"]["labels"] == {"pod-security.kubernetes.io/enforce": "restricted"}
     assert namespace.protect
     assert namespace.retain_on_delete
     chart = by_name["strimzi-operator"]

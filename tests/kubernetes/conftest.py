@@ -1,0 +1,39 @@
+"""Tests against the local Kubernetes (control plane + KWOK), started once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from localfacility.install import install_engine, install_kubernetes, install_kwok
+from localfacility.kubernetes import LocalKubernetes
+from localfacility.settings import FacilitySettings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/kubernetes" in str(item.path):
+            item.add_marker(pytest.mark.kubernetes)
+
+
+@pytest.fixture(scope="session")
+def settings() -> FacilitySettings:
+    return FacilitySettings()
+
+
+@pytest.fixture(scope="session")
+def kubernetes(settings: FacilitySettings) -> Iterator[LocalKubernetes]:
+    """The running local Kubernetes; reused when it already runs, else started and stopped here
+    (its state purged: each session starts from an empty cluster)."""
+    install_kubernetes(settings)
+    install_kwok(settings)
+    install_engine(settings, kubernetes_provider=True)
+    cluster = LocalKubernetes(settings)
+    already_up = cluster.is_up() if cluster.kubeconfig.exists() else False
+    if not already_up:
+        cluster.down(purge=True)
+        cluster.up()
+    yield cluster
+    if not already_up:
+        cluster.down(purge=True)

@@ -1,0 +1,49 @@
+"""What infra/prerequisites puts in a facility's cluster before the main program runs, put into
+the local Kubernetes: the Strimzi release's CRDs and the stack's namespaces."""
+
+from __future__ import annotations
+
+import json
+
+from infra.prerequisites.components import RESTRICTED_NAMESPACE
+from infra.stackfile import load_stack
+from localfacility.kubernetes import LocalKubernetes
+from tests.manifest_checks import require_crds
+
+
+def strimzi_release(stack: str) -> str:
+    kafka = load_stack(stack).kafka
+    assert kafka is not None
+    assert kafka.strimzi is not None
+    return kafka.strimzi.chart_version
+
+
+def install_strimzi_crds(kubernetes: LocalKubernetes, release: str) -> None:
+    """Strimzi's CRDs of `release` in place of any others: a cluster runs one release's."""
+    installed = kubernetes.kubectl("get", "crd", "-l", "app=strimzi", "-o", "name").split()
+    if installed:
+        kubernetes.kubectl("delete", *installed, "--wait=true")
+    kubernetes.kubectl("apply", "--server-side", "-f", str(require_crds(release)))
+    kubernetes.wait_established("app=strimzi")
+
+
+def prerequisites_namespaces(kubernetes: LocalKubernetes, stack: str) -> None:
+    """The stack's namespace, restricted as infra/prerequisites makes it, and Strimzi's."""
+    config = load_stack(stack)
+    assert config.kafka is not None
+    assert config.kafka.strimzi is not None
+    namespaces = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": config.namespace, "labels": RESTRICTED_NAMESPACE},
+        },
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config.kafka.strimzi.namespace}},
+    ]
+    kubernetes.kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}),
+    )
