@@ -130,8 +130,8 @@ def parser() -> argparse.ArgumentParser:
     install.add_argument(
         "--test-tools",
         action="store_true",
-        help="also build what only the tests use: the Kubernetes provider (renders of the facility "
-        "stacks), the local Kubernetes and KWOK (the facility stacks applied), actionlint (the workflows)",
+        help="also build what only the tests use: the Kubernetes provider and the local Kubernetes "
+        "with KWOK (the facility stacks rendered and previewed), actionlint (the workflows)",
     )
     install.set_defaults(run=_install)
     commands.add_parser(

@@ -270,7 +270,7 @@ def install_kubernetes_provider(settings: FacilitySettings) -> bool:
     if current:
         return False
     _require("go", "install Go 1.26 or newer")
-    what = f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy (renders only)"
+    what = f"building pulumi-resource-kubernetes {sdk_version} from the Go module proxy (for the tests)"
     with _step("pulumi-resource-kubernetes", what):
         _build_kubernetes_provider(settings, binary, sdk_version)
     _mark_built(binary, digest)
@@ -369,7 +369,7 @@ def _in_turn(steps: list[Callable[[], list[str]]]) -> list[str]:
 
 def install_engine(settings: FacilitySettings, kubernetes_provider: bool = False) -> list[str]:
     """The Pulumi CLI and the wrappers of this project's plugins; the Kubernetes provider too when
-    asked (only renders of the facility stacks use it: the local stack has no Kubernetes)."""
+    asked (only the facility stacks' renders and previews use it: the local stack has no Kubernetes)."""
     steps = {"pulumi": install_pulumi_cli}
     if kubernetes_provider:
         steps["pulumi-resource-kubernetes"] = install_kubernetes_provider

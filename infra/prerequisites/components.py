@@ -34,8 +34,10 @@ def keep_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformRes
 RESTRICTED_PODS = {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}
 # The watched namespace refuses every pod that is not "restricted" (Pod Security admission, built
 # into the API server: kubernetes.io/docs/concepts/security/pod-security-admission). Strimzi's
-# pods are made so by RESTRICTED_PODS, ours by infra/components/kubernetes.py; the local
-# Kubernetes runs the API server's own admission on them (tests/kubernetes/test_workloads.py).
+# pods are made so by RESTRICTED_PODS (as long as no CR template sets a securityContext, which
+# would replace the provider's: tests/unit/infra/upstream/test_strimzi.py), ours by
+# infra/components/kubernetes.py; the local Kubernetes runs the API server's own admission on
+# them (tests/kubernetes/test_workloads.py).
 RESTRICTED_NAMESPACE = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.config import KafkaClusterSpec
+from infra.prerequisites.components import strimzi_values
 from infra.stackfile import load_stack
 from tests.unit.infra.test_program import MANAGED_STACKS, program
 
@@ -83,3 +84,33 @@ def test_the_rules_refuse_a_host_on_a_loadbalancer() -> None:
         "listener external cannot configure brokers[].host because it is not TLSRoute, Route, or Ingress "
         "based listener",
     ]
+
+
+def security_contexts(value: Any, path: str = "") -> list[str]:
+    """Where a manifest sets a securityContext, as dotted paths."""
+    if isinstance(value, dict):
+        found = [f"{path}.{key}" for key in value if key == "securityContext"]
+        return found + [
+            hit for key, child in value.items() for hit in security_contexts(child, f"{path}.{key}")
+        ]
+    if isinstance(value, list):
+        return [
+            hit for index, child in enumerate(value) for hit in security_contexts(child, f"{path}[{index}]")
+        ]
+    return []
+
+
+@pytest.mark.parametrize("stack", MANAGED_STACKS)
+def test_strimzi_s_restricted_provider_makes_every_container_it_runs(stack: str) -> None:
+    """The namespace enforces Pod Security "restricted" (infra/prerequisites). Strimzi's
+    RestrictedPodSecurityProvider gives each container it makes (kafka, kafka-init, the entity
+    operator's, the exporter's) allowPrivilegeEscalation false, runAsNonRoot, seccomp
+    RuntimeDefault and drop ALL, but only where the resource's template sets no securityContext:
+    one set there replaces the provider's whole, not merged (1.2.0 and 0.51.0,
+    api/src/main/java/io/strimzi/plugin/security/profiles/impl/RestrictedPodSecurityProvider.java:24-40)."""
+    run = program(stack)
+    strimzi = [r.inputs for r in run.resources if r.type.startswith("kubernetes:kafka.strimzi.io/")]
+    assert strimzi
+    assert [hit for manifest in strimzi for hit in security_contexts(manifest)] == []
+    extra_envs = strimzi_values("namespace")["extraEnvs"]
+    assert {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"} in extra_envs
