@@ -304,7 +304,10 @@ class LocalKubernetes:
             self._write_kubeconfig(name, user)
 
     def _write_pair(self, name: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
-        write_private(self.pki / f"{name}.key", private_pem(key))
+        # SEC 1, not PKCS#8: the Java Kubernetes client of Strimzi's operators (fabric8 7.8.0,
+        # Strimzi 1.2.0) refuses a PKCS#8 EC key in a kubeconfig ("Invalid DER: object is not
+        # integer", measured); Go's clients read both.
+        write_private(self.pki / f"{name}.key", private_pem(key, traditional=True))
         (self.pki / f"{name}.crt").write_bytes(cert.public_bytes(PEM))
 
     def _kubeconfig_of(self, name: str) -> Path:

@@ -35,8 +35,12 @@ def write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+def private_pem(key: ec.EllipticCurvePrivateKey, traditional: bool = False) -> bytes:
+    """The key as PEM: PKCS#8 (`PRIVATE KEY`), or SEC 1 (`EC PRIVATE KEY`) when `traditional`."""
+    form = (
+        serialization.PrivateFormat.TraditionalOpenSSL if traditional else serialization.PrivateFormat.PKCS8
+    )
+    return key.private_bytes(PEM, form, serialization.NoEncryption())
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:

@@ -43,6 +43,9 @@ def test_the_administrator_is_a_cluster_admin_with_a_private_kubeconfig(tmp_path
     admin.verify_directly_issued_by(ca)
     config = json.loads(local.kubeconfig.read_text())
     assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:20002"
+    assert (
+        (local.pki / f"{ADMIN}.key").read_bytes().startswith(b"-----BEGIN EC PRIVATE KEY-----")
+    )  # fabric8's
     private = [local.kubeconfig, *local.pki.glob("*.key")]
     assert {oct(path.stat().st_mode & 0o777) for path in private} == {"0o600"}
 
