@@ -25,7 +25,8 @@ def settings() -> FacilitySettings:
 @pytest.fixture(scope="session")
 def kubernetes(settings: FacilitySettings) -> Iterator[LocalKubernetes]:
     """The running local Kubernetes; reused when it already runs, else started and stopped here
-    (its state purged: each session starts from an empty cluster)."""
+    (its state purged: each session starts from an empty cluster). A test that needs another
+    Strimzi release's CRDs restarts it empty (tests/kubernetes/prerequisites.py)."""
     install_kubernetes(settings)
     install_kwok(settings)
     install_engine(settings, kubernetes_provider=True)
