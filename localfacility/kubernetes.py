@@ -1,6 +1,7 @@
 """A Kubernetes of the facility's own, on loopback: etcd, kube-apiserver, kube-controller-manager
 and kube-scheduler of Kubernetes v1.33.3, with KWOK standing in for the kubelets (it makes nodes
-Ready and pods Running without containers). The facility stacks are applied to it for real.
+Ready and pods Running without containers). The facility stacks are previewed on it and their
+workloads run on it (tests/kubernetes).
 
 Every server binds 127.0.0.1 on ports from `FacilitySettings.kubernetes_port`, keeps its state
 under `<run_dir>/kubernetes`, and is started and stopped by its pid."""
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import ssl
 import subprocess
 import time
@@ -147,12 +147,18 @@ class LocalKubernetes:
     def wait_established(self, selector: str, timeout: float = 60.0) -> None:
         """Wait until the CRDs `selector` picks serve their kinds. (kubectl wait fails at once on
         a CRD whose status has no conditions yet, so it is asked again until the deadline.)"""
-        deadline = time.monotonic() + timeout
         command = ("wait", "--for=condition=Established", "crd", "-l", selector, "--timeout=10s")
-        while not self.succeeds(*command):
+        if not self._succeeds_within(timeout, *command):
+            raise KubectlError(f"CRDs {selector} not Established within {timeout:.0f} s")
+
+    def _succeeds_within(self, timeout: float, *args: str) -> bool:
+        """Whether kubectl `args` succeeds before `timeout` seconds, asked again until then."""
+        deadline = time.monotonic() + timeout
+        while not self.succeeds(*args):
             if time.monotonic() > deadline:
-                raise KubectlError(f"CRDs {selector} not Established within {timeout:.0f} s")
+                return False
             time.sleep(0.5)
+        return True
 
     # -- the servers ---------------------------------------------------------------------------
 
@@ -200,47 +206,39 @@ class LocalKubernetes:
         )
 
     def _controller_manager(self) -> ServiceSpec:
-        config = self._kubeconfig_of("controller-manager")
         pki = self.pki
-        return ServiceSpec(
-            name="kube-controller-manager",
-            argv=[
-                self.binary("kube-controller-manager"),
-                f"--kubeconfig={config}",
-                f"--authentication-kubeconfig={config}",
-                f"--authorization-kubeconfig={config}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={self.ports.controller_manager}",
-                f"--cert-dir={self.home / 'controller-manager'}",
-                "--leader-elect=false",
-                "--use-service-account-credentials=true",
-                f"--service-account-private-key-file={pki / 'service-accounts.key'}",
-                f"--root-ca-file={pki / 'ca.crt'}",
-                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-                f"--cluster-signing-key-file={pki / 'ca.key'}",
-                "--v=1",
-            ],
-            ready=lambda: _http_ok(
-                f"https://127.0.0.1:{self.ports.controller_manager}/healthz", insecure=True
-            ),
+        return self._manager(
+            "controller-manager",
+            self.ports.controller_manager,
+            "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={pki / 'service-accounts.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+            f"--cluster-signing-key-file={pki / 'ca.key'}",
         )
 
     def _scheduler(self) -> ServiceSpec:
-        config = self._kubeconfig_of("scheduler")
+        return self._manager("scheduler", self.ports.scheduler)
+
+    def _manager(self, name: str, port: int, *flags: str) -> ServiceSpec:
+        """kube-<name>: logged in with its own kubeconfig, serving its health on `port`, alone
+        (no leader election), with `flags` of its own."""
+        config = self._kubeconfig_of(name)
         return ServiceSpec(
-            name="kube-scheduler",
+            name=f"kube-{name}",
             argv=[
-                self.binary("kube-scheduler"),
+                self.binary(f"kube-{name}"),
                 f"--kubeconfig={config}",
                 f"--authentication-kubeconfig={config}",
                 f"--authorization-kubeconfig={config}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={self.ports.scheduler}",
-                f"--cert-dir={self.home / 'scheduler'}",
+                f"--secure-port={port}",
+                f"--cert-dir={self.home / name}",
                 "--leader-elect=false",
+                *flags,
                 "--v=1",
             ],
-            ready=lambda: _http_ok(f"https://127.0.0.1:{self.ports.scheduler}/healthz", insecure=True),
+            ready=lambda: _http_ok(f"https://127.0.0.1:{port}/healthz", insecure=True),
         )
 
     def _kwok(self) -> ServiceSpec:
@@ -258,7 +256,6 @@ class LocalKubernetes:
                 "--v=WARN",
             ],
             ready=lambda: _http_ok(f"http://{address}/healthz"),
-            stop_signal=signal.SIGTERM,
         )
 
     def _api_ready(self) -> bool:
@@ -287,12 +284,8 @@ class LocalKubernetes:
             "kubernetes.default.svc",
         )
         self._write_pair("apiserver", *ca.issue("kube-apiserver", hosts=hosts))
-        for user, group in (
-            (ADMIN, "system:masters"),
-            ("system:kube-controller-manager", ""),
-            ("system:kube-scheduler", ""),
-        ):
-            self._write_pair(user, *ca.issue(user, organization=group or user, client=True))
+        for user in CLIENTS.values():
+            self._write_pair(user, *ca.issue(user, organization=GROUPS.get(user, user), client=True))
         accounts = ec.generate_private_key(ec.SECP256R1())
         write_private(pki / "service-accounts.key", private_pem(accounts))
         (pki / "service-accounts.pub").write_bytes(
@@ -367,13 +360,12 @@ class LocalKubernetes:
         self.kubectl(
             "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.succeeds("wait", "--for=condition=Ready", "node", "--all", "--timeout=10s"):
-                return
-        raise ServiceError(
-            f"KWOK's nodes not Ready within {timeout:.0f} s; see {self.supervisor.log_file('kwok')}"
-        )
+        if not self._succeeds_within(
+            timeout, "wait", "--for=condition=Ready", "node", "--all", "--timeout=10s"
+        ):
+            raise ServiceError(
+                f"KWOK's nodes not Ready within {timeout:.0f} s; see {self.supervisor.log_file('kwok')}"
+            )
 
 
 class KubectlError(RuntimeError):
