@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -135,6 +136,11 @@ class LocalKubernetes:
         if done.returncode != 0:
             raise KubectlError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout
+
+    def apply(self, *manifests: dict[str, Any], server_side: bool = False) -> str:
+        """`kubectl apply` of the manifests, as one List; server-side apply when asked."""
+        document = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifests)})
+        return self.kubectl("apply", *(["--server-side"] if server_side else []), "-f", "-", stdin=document)
 
     def succeeds(self, *args: str) -> bool:
         """Whether kubectl, run as the administrator, exits 0."""
@@ -357,9 +363,7 @@ class LocalKubernetes:
             }
             for index, name in enumerate(self.node_names())
         ]
-        self.kubectl(
-            "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})
-        )
+        self.apply(*nodes)
         if not self._succeeds_within(
             timeout, "wait", "--for=condition=Ready", "node", "--all", "--timeout=10s"
         ):

@@ -1,8 +1,8 @@
 """Run a facility stack's program under the real engine with the real Kubernetes provider: in
 render mode (`pulumi up` writes every manifest as YAML instead of applying it, so what the
 facilities would receive can be validated here) or against the local Kubernetes
-(localfacility.kubernetes), where it is applied for real. Secrets are recognisable placeholders
-(infra.render)."""
+(localfacility.kubernetes), whose API server answers for every object. Secrets are recognisable
+placeholders (infra.render)."""
 
 from __future__ import annotations
 

@@ -50,10 +50,4 @@ def prerequisites_namespaces(kubernetes: LocalKubernetes, stack: str) -> None:
         },
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config.kafka.strimzi.namespace}},
     ]
-    kubernetes.kubectl(
-        "apply",
-        "--server-side",
-        "-f",
-        "-",
-        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}),
-    )
+    kubernetes.apply(*namespaces, server_side=True)

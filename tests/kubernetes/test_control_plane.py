@@ -21,7 +21,7 @@ def namespace(kubernetes: LocalKubernetes, request: pytest.FixtureRequest) -> It
     name = f"test-{uuid.uuid4().hex[:8]}"
     labels = getattr(request, "param", {})
     manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
-    kubernetes.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    kubernetes.apply(manifest)
     yield name
     kubernetes.kubectl("delete", "namespace", name, "--wait=false")
 
@@ -72,7 +72,7 @@ def test_a_deployment_is_scheduled_one_a_node_and_becomes_available(
             },
         },
     }
-    kubernetes.kubectl("apply", "-f", "-", stdin=json.dumps(deployment))
+    kubernetes.apply(deployment)
     kubernetes.kubectl(
         "-n", namespace, "wait", "--for=condition=Available", "deployment/spread", "--timeout=60s"
     )
@@ -93,7 +93,7 @@ def test_pod_security_admission_refuses_a_pod_a_restricted_namespace_would(
         "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
     }
     with pytest.raises(KubectlError, match=r"violates PodSecurity \"restricted:latest\".*seccompProfile"):
-        kubernetes.kubectl("apply", "-f", "-", stdin=json.dumps(pod))
+        kubernetes.apply(pod)
 
 
 def test_every_server_listens_on_loopback_only(kubernetes: LocalKubernetes) -> None:

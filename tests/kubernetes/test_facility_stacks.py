@@ -5,7 +5,6 @@ the core API's validation, admission and the namespaces are the API server's, no
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -73,12 +72,7 @@ def test_a_preview_fails_when_the_api_server_refuses_an_object(
     """The preview above can fail: it is the API server's answer (a dry run through admission),
     shown by an admission policy of the test's own that refuses every Deployment."""
     _, deployed = stack_on_cluster
-    kubernetes.kubectl(
-        "apply",
-        "-f",
-        "-",
-        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": REFUSE_DEPLOYMENTS}),
-    )
+    kubernetes.apply(*REFUSE_DEPLOYMENTS)
     try:
         with pytest.raises(auto.CommandError, match="refused by the test's admission policy"):
             deployed.preview(color="never")

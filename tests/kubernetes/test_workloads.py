@@ -30,13 +30,7 @@ def test_every_pod_is_admitted_as_restricted_and_every_workload_becomes_ready(
     objects = workloads(stack)
     namespace = load_stack(stack).namespace
     prerequisites_namespaces(kubernetes, stack)
-    kubernetes.kubectl(
-        "apply",
-        "--server-side",
-        "-f",
-        "-",
-        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
-    )
+    kubernetes.apply(*objects, server_side=True)
     waits = [("Available", "deployment", o) for o in objects if o["kind"] == "Deployment"]
     waits += [("Complete", "job", o) for o in objects if o["kind"] == "Job"]
     assert waits
@@ -89,7 +83,7 @@ def test_a_pod_without_the_restricted_security_context_is_refused(kubernetes: Lo
             },
         },
     }
-    kubernetes.kubectl("apply", "-f", "-", stdin=json.dumps(unconfined))
+    kubernetes.apply(unconfined)
     try:
         ready = kubernetes.succeeds(
             "-n", namespace, "wait", "--for=condition=Available", "deployment/unconfined", "--timeout=10s"
