@@ -19,8 +19,10 @@ from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
+import yaml
+
 from localfacility.engine import existing_pulumi
-from localfacility.settings import TOOLS_DIR, FacilitySettings
+from localfacility.settings import STRIMZI_SOURCES, TOOLS_DIR, FacilitySettings
 
 GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
 TEST_GO_TOOLS = ("actionlint",)  # the workflows' linter, which scripts/test.sh runs
@@ -60,6 +62,7 @@ COLD_MINUTES = {
     "pulumi-resource-kubernetes": "10 to 28",
     "kubernetes": "10 to 18",
     "kwok": "3",
+    "strimzi": "6",
 }
 
 
@@ -243,6 +246,127 @@ def install_kwok(settings: FacilitySettings) -> bool:
     return built
 
 
+# Strimzi's operators the tests run (localfacility.strimzi), by release, with the Kafka versions
+# whose configuration model the cluster operator needs (it validates a Kafka against the model of
+# the version it names): each facility stack's own (a unit test pins them to the stacks).
+STRIMZI_RELEASES = {"1.2.0": ("4.2.0",)}
+STRIMZI_OPERATORS = ("cluster-operator", "user-operator", "topic-operator")
+# The build flags measured in ../shared/strimzi/README.md: Java 21+ with annotation processing
+# forced on and two plugin versions raised (else the api module's CRD generator fails); checks
+# skipped; 1.2.0's test-scope strimzi-test-container 0.116.0 is not on Maven Central.
+STRIMZI_MAVEN_FLAGS = (
+    "-B",
+    "-q",
+    "-Dmaven.javadoc.skip=true",
+    "-Dcheckstyle.skip",
+    "-Dspotbugs.skip",
+    "-Djacoco.skip=true",
+    "-Dmdep.analyze.skip=true",
+    "-Dmaven.compiler.proc=full",
+    "-Dlombok.version=1.18.42",
+    "-Dmaven.compiler.version=3.13.0",
+    "-Dstrimzi-test-container.version=0.115.0",
+    # fabric8 7.8.0's openshift-client-api and openshift-model (the cluster operator's) are not
+    # served by Maven Central here (404 on 2026-12-03; 7.7.0 is its newest): the whole build takes
+    # 7.7.0, one fabric8 for all three operators.
+    *(
+        f"-Dfabric8.{name}.version=7.7.0"
+        for name in ("kubernetes-client", "openshift-client", "kubernetes-model", "zjsonpatch")
+    ),
+)
+# The cluster operator's test-only dependency on Strimzi's fault-injection connector
+# (io.strimzi.strimzi-test-connectors 0.1.0, 1.2.0 cluster-operator/pom.xml) is not on Maven
+# Central. Maven resolves test dependencies even when tests are skipped, so the build copy drops it;
+# the cluster operator's tests are then not compiled (some also need strimzi-test-container 0.116.0).
+_TEST_CONNECTORS = re.compile(
+    r"\s*<dependency>\s*<groupId>io\.strimzi\.strimzi-test-connectors</groupId>.*?</dependency>", re.S
+)
+
+
+def java_home(minimum: int = 21) -> Path:
+    """A JDK of at least `minimum` (Strimzi compiles for release 21; Debian's default is 17)."""
+    for home in sorted(Path("/usr/lib/jvm").glob("*"), reverse=True):
+        release = home / "release"
+        found = re.search(r'^JAVA_VERSION="(\d+)', release.read_text(), re.M) if release.is_file() else None
+        if found and int(found[1]) >= minimum and (home / "bin" / "javac").exists():
+            return home
+    raise InstallError(
+        f"no JDK {minimum} or newer under /usr/lib/jvm (Strimzi builds with release {minimum})"
+    )
+
+
+STRIMZI_CO_DEPLOYMENT = "060-Deployment-strimzi-cluster-operator.yaml"
+
+
+def _literal_env(deployment: Path) -> dict[str, str]:
+    """The environment a release's install files give the cluster operator, where it is a literal
+    (its images by Kafka version, timeouts, feature gates); not what comes from the pod itself."""
+    manifest = yaml.safe_load(deployment.read_text())
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: item["value"] for item in container["env"] if "value" in item}
+
+
+def strimzi_dir(settings: FacilitySettings, release: str) -> Path:
+    """Where a release's operators are installed: <operator>/<jars> and models/."""
+    return (settings.install_dir or settings.run_dir) / "strimzi" / release
+
+
+def install_strimzi(settings: FacilitySettings, release: str) -> bool:
+    """Strimzi's cluster, user and topic operators of `release`, built from its source archive with
+    Maven, and the Kafka configuration models of the versions STRIMZI_RELEASES names."""
+    archive = STRIMZI_SOURCES / f"strimzi-kafka-operator-{release}.tar.gz"
+    target = strimzi_dir(settings, release)
+    marker = target / ".sha256"
+    if not archive.is_file():
+        raise InstallError(f"{archive} not found: Strimzi's sources ({STRIMZI_SOURCES}/README.md)")
+    digest = _digest(archive) + " ".join((*STRIMZI_RELEASES[release], *STRIMZI_MAVEN_FLAGS))
+    if marker.exists() and marker.read_text() == digest:
+        return False
+    _require("mvn", "install Maven (apt-get install maven)")
+    jdk = java_home()
+    env = {**os.environ, "JAVA_HOME": str(jdk), "PATH": f"{jdk / 'bin'}:{os.environ['PATH']}"}
+    build = (settings.install_dir or settings.run_dir) / "build" / f"strimzi-{release}"
+    shutil.rmtree(build, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
+    build.mkdir(parents=True)
+    (target / "models").mkdir(parents=True)
+    log = build.with_suffix(".log")
+    with _step("strimzi", f"building Strimzi {release}'s operators from {archive.name} with Maven"):
+        subprocess.run(["tar", "-xzf", str(archive), "-C", str(build), "--strip-components=1"], check=True)
+        pom = build / "cluster-operator" / "pom.xml"
+        pom.write_text(_TEST_CONNECTORS.sub("", pom.read_text()))
+
+        def maven(*goals: str) -> None:
+            with log.open("a") as output:
+                argv = ["mvn", *STRIMZI_MAVEN_FLAGS, *goals]
+                done = subprocess.run(argv, cwd=build, env=env, stdout=output, stderr=output)
+            if done.returncode:
+                raise InstallError(f"Strimzi {release}'s build failed: mvn {' '.join(goals)}; see {log}")
+
+        # The user and topic operators with what they share with the cluster operator, installed
+        # into the Maven repository (tests compiled, for the test jars the modules' poms name) ...
+        maven("-DskipTests", "install", "-pl", "config-model,user-operator,topic-operator", "-am")
+        for kafka in STRIMZI_RELEASES[release]:  # ... the generator's own profile, as its script runs it ...
+            model = target / "models" / f"kafka-{kafka}-config-model.json"
+            profile = ("-Pgenerate-model", "-pl", "config-model-generator", "verify", "exec:java")
+            maven(
+                "-DskipTests", *profile, f"-Dkafka-metadata-version={kafka}", f"-Dconfig-model-file={model}"
+            )
+        maven("-Dmaven.test.skip=true", "package", "-pl", "cluster-operator")  # ... and the cluster operator
+        deployment = build / "packaging" / "install" / "cluster-operator" / STRIMZI_CO_DEPLOYMENT
+        (target / "cluster-operator.env.json").write_text(json.dumps(_literal_env(deployment), indent=2))
+        for operator in STRIMZI_OPERATORS:
+            built = build / operator / "target"
+            shutil.copytree(built / "lib", target / operator / "lib")
+            shutil.copyfile(
+                built / f"{operator}-{release}.jar", target / operator / f"{operator}-{release}.jar"
+            )
+    shutil.rmtree(build)
+    log.unlink()
+    marker.write_text(digest)
+    return True
+
+
 PULUMI_PKG = "github.com/pulumi/pulumi/pkg/v3"
 KUBERNETES_PROVIDER = "github.com/pulumi/pulumi-kubernetes/provider/v4"
 KUBERNETES_PROVIDER_CMD = "cmd/pulumi-resource-kubernetes"
@@ -319,11 +443,15 @@ DEBIAN_PACKAGES = {
     "nginx-light": "/usr/sbin/nginx",
     "wrk": "/usr/bin/wrk",
 }
+# ... and what only the tests use: socat, the relay between Strimzi's operators, each in a network
+# namespace of its own, and the servers on the host's loopback (localfacility.strimzi).
+TEST_DEBIAN_PACKAGES = {"socat": "/usr/bin/socat"}
 
 
-def ensure_debian_packages() -> list[str]:
+def ensure_debian_packages(test_tools: bool = False) -> list[str]:
     """Install the Debian packages that are missing; return their names."""
-    missing = [name for name, binary in DEBIAN_PACKAGES.items() if not glob.glob(binary)]
+    wanted = {**DEBIAN_PACKAGES, **(TEST_DEBIAN_PACKAGES if test_tools else {})}
+    missing = [name for name, binary in wanted.items() if not glob.glob(binary)]
     if not missing:
         return []
     if os.geteuid() != 0:
@@ -341,9 +469,10 @@ def ensure_debian_packages() -> list[str]:
 def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[str]:
     """Install whatever is missing; return the names of the parts installed now. `test_tools`:
     also what only the tests use (the Kubernetes provider, the local Kubernetes and KWOK,
-    actionlint). Two lanes side by side: what downloads (Debian packages, Maven jars) beside what
-    compiles (the Go builds), so the network and the cores are busy at once."""
-    downloads: list[Callable[[], list[str]]] = [ensure_debian_packages]
+    actionlint, Strimzi's operators). Two lanes side by side: what downloads (Debian packages, Maven
+    jars; then Strimzi's Maven build) beside what compiles with Go, so the network and the cores are
+    busy at once."""
+    downloads: list[Callable[[], list[str]]] = [partial(ensure_debian_packages, test_tools)]
     downloads += [partial(_named, tool, install_maven_tool, settings, tool) for tool in MAVEN_TOOLS]
     go_tools = GO_TOOLS + TEST_GO_TOOLS if test_tools else GO_TOOLS
     builds: list[Callable[[], list[str]]] = [
@@ -353,6 +482,7 @@ def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[st
     if test_tools:  # after the Kubernetes provider: they share its client libraries' build cache
         builds += [partial(_named, "kubernetes", install_kubernetes, settings)]
         builds += [partial(_named, "kwok", install_kwok, settings)]
+        downloads += [partial(_named, "strimzi", install_strimzi, settings, r) for r in STRIMZI_RELEASES]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="install") as lanes:
         done = [lanes.submit(_in_turn, lane) for lane in (downloads, builds)]
         return [name for lane in done for name in lane.result()]

@@ -28,6 +28,8 @@ class ServiceSpec:
     user: str | None = None
     stop_signal: signal.Signals = signal.SIGTERM
     start_timeout: float = 90.0
+    clean_env: bool = False  # start with `env` alone, not this process's environment with it
+    forks: bool = False  # it forks a child per connection: stopping it signals its process group
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Supervisor:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=spec.cwd,
-                env={**os.environ, **spec.env},
+                env=dict(spec.env) if spec.clean_env else {**os.environ, **spec.env},
                 user=spec.user,
                 start_new_session=True,
             )
@@ -113,7 +115,10 @@ class Supervisor:
         pid = self.running_pid(spec)
         if pid is None:
             return False
-        os.kill(pid, spec.stop_signal)
+        if spec.forks:  # its group: it leads one of its own (start_new_session)
+            os.killpg(pid, spec.stop_signal)
+        else:
+            os.kill(pid, spec.stop_signal)
         deadline = time.monotonic() + timeout
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -12,6 +12,9 @@ from infra.config import LocalKafkaNodes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = PROJECT_ROOT / "scripts" / "tools"
+# Strimzi's sources, a git archive of each release (../shared/strimzi/README.md): its CRDs and the
+# operators the tests build, which Maven Central does not serve.
+STRIMZI_SOURCES = PROJECT_ROOT.parent / "shared" / "strimzi"
 
 
 class FacilitySettings(BaseSettings):

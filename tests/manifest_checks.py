@@ -21,12 +21,12 @@ import pytest
 import yaml
 
 from infra.components.kubernetes import GATEWAY_API_VERSION
+from localfacility.settings import STRIMZI_SOURCES
 
 KUBERNETES_VERSION = "1.33.0"
 REPO = Path(__file__).resolve().parents[1]
 
 
-STRIMZI_SOURCES = REPO.parent / "shared" / "strimzi"  # git archives of each release (its README)
 CRD_CACHE = REPO / ".run" / "strimzi-crds"
 
 

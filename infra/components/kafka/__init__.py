@@ -26,10 +26,16 @@ class KafkaCluster(pulumi.ComponentResource):
         # deleteClaim is false, but the cluster is gone): protected, so `destroy` and a rename stop
         # before them, and retained should a person lift the protection.
         kept = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-        apply_manifest(manifests.metrics_config_map(cluster, namespace), pulumi.ResourceOptions(parent=self))
+        metrics = apply_manifest(
+            manifests.metrics_config_map(cluster, namespace), pulumi.ResourceOptions(parent=self)
+        )
         self.node_pools = [apply_manifest(pool, kept) for pool in manifests.node_pools(cluster, namespace)]
+        # After what it names: Strimzi's cluster operator fails the reconciliation of a Kafka whose
+        # metrics ConfigMap does not exist yet ("ConfigMap ... does not exist", 1.2.0
+        # JmxPrometheusExporterModel.java:81; seen in tests/kubernetes/test_strimzi_operators.py)
+        # and tries again only at its next periodic reconciliation, two minutes later.
         self.kafka = apply_manifest(
             manifests.kafka(cluster, namespace, max_message_bytes),
-            pulumi.ResourceOptions(depends_on=self.node_pools).merge(kept),
+            pulumi.ResourceOptions(depends_on=[metrics, *self.node_pools]).merge(kept),
         )
         self.register_outputs({"kafka": self.kafka.id})

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from infra.config import KafkaClusterSpec
+from infra.stackfile import load_stack
 from localfacility import install
 from localfacility.engine import Engine
-from localfacility.settings import TOOLS_DIR, FacilitySettings
+from localfacility.settings import STRIMZI_SOURCES, TOOLS_DIR, FacilitySettings
+from tests.unit.infra.test_program import FACILITY_STACKS
 
 
 @pytest.mark.parametrize("name", install.GO_TOOLS + install.TEST_GO_TOOLS)
@@ -105,7 +109,9 @@ def test_a_pulumi_with_its_own_python_host_on_path_is_used_not_built(
 def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every install step replaced by one that records its name (and installs nothing)."""
     ran: list[str] = []
-    monkeypatch.setattr(install, "ensure_debian_packages", lambda: ran.append("debian") or [])
+    monkeypatch.setattr(
+        install, "ensure_debian_packages", lambda test_tools=False: ran.append(f"debian{test_tools}") or []
+    )
     monkeypatch.setattr(install, "install_maven_tool", lambda _s, tool: ran.append(tool) or True)
     monkeypatch.setattr(install, "install_go_tool", lambda _s, name: ran.append(name) or True)
     monkeypatch.setattr(install, "install_pulumi_cli", lambda _s: ran.append("pulumi") or True)
@@ -114,6 +120,9 @@ def record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     )
     monkeypatch.setattr(install, "install_kubernetes", lambda _s: ran.append("kubernetes") or True)
     monkeypatch.setattr(install, "install_kwok", lambda _s: ran.append("kwok") or True)
+    monkeypatch.setattr(
+        install, "install_strimzi", lambda _s, release: ran.append(f"strimzi-{release}") or True
+    )
     monkeypatch.setattr(install, "write_engine_wrappers", lambda _s: None)
     return ran
 
@@ -126,12 +135,45 @@ def test_the_local_facility_builds_no_kubernetes_provider(
     libraries' build cache it shares."""
     ran = record_steps(monkeypatch)
     installed = install.install_all(FacilitySettings(run_dir=tmp_path))
-    assert {"pulumi-resource-kubernetes", "kubernetes", "kwok", "actionlint"}.isdisjoint(ran)
+    assert {"pulumi-resource-kubernetes", "kubernetes", "kwok", "actionlint", "strimzi-1.2.0"}.isdisjoint(ran)
+    assert "debianFalse" in ran  # no socat: only Strimzi's operators in the tests use it
     assert set(installed) == {"kafka", "avro", *install.GO_TOOLS, "pulumi"}
     ran.clear()
     install.install_all(FacilitySettings(run_dir=tmp_path), test_tools=True)
     assert ran.index("kubernetes") > ran.index("pulumi-resource-kubernetes") > ran.index("pulumi")
-    assert {"actionlint", "kwok"} <= set(ran)
+    assert {"actionlint", "kwok", "debianTrue", "strimzi-1.2.0"} <= set(ran)
+    assert ran.index("strimzi-1.2.0") > ran.index("kafka")  # in the downloads' lane, after the jars
+
+
+def test_strimzi_s_operators_are_built_for_the_release_and_kafka_each_facility_names() -> None:
+    """The cluster operator validates a Kafka against the configuration model of the version it
+    names: the models built are those of the stacks that run Strimzi's Kafka themselves."""
+    wanted: dict[str, set[str]] = {}
+    for stack in FACILITY_STACKS:
+        kafka = load_stack(stack).kafka
+        if isinstance(kafka, KafkaClusterSpec):
+            wanted.setdefault(kafka.strimzi.chart_version, set()).add(kafka.version)
+    assert wanted == {release: set(versions) for release, versions in install.STRIMZI_RELEASES.items()}
+
+
+def test_the_cluster_operator_environment_is_the_release_s_own(tmp_path: Path) -> None:
+    """Literal values of the release's install Deployment (its images by Kafka version), not what
+    the pod itself would give (namespace, identity)."""
+    archive = STRIMZI_SOURCES / "strimzi-kafka-operator-1.2.0.tar.gz"
+    if not archive.is_file():
+        pytest.skip(f"Strimzi 1.2.0's sources are not on this machine ({STRIMZI_SOURCES})")
+    member = (
+        f"strimzi-kafka-operator-1.2.0/packaging/install/cluster-operator/{install.STRIMZI_CO_DEPLOYMENT}"
+    )
+    with tarfile.open(archive) as tar:
+        source = tar.extractfile(member)
+        assert source is not None
+        (tmp_path / "deployment.yaml").write_bytes(source.read())
+    env = install._literal_env(tmp_path / "deployment.yaml")
+    assert env["STRIMZI_KAFKA_IMAGES"].split() == [
+        f"{v}=quay.io/strimzi/kafka:1.2.0-kafka-{v}" for v in ("4.2.0", "4.2.1", "4.3.0", "4.3.1")
+    ]
+    assert "STRIMZI_NAMESPACE" not in env  # from the pod (fieldRef): localfacility.strimzi sets it
 
 
 def test_a_step_says_what_it_does_and_how_long_it_usually_takes(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,32 @@ def test_a_just_launched_process_is_recognised_as_ours(tmp_path: Path) -> None:
         assert started
         assert supervisor.running_pid(spec) == pid
         assert supervisor.stop(spec)
+
+
+def test_stopping_a_forking_service_ends_its_children_and_a_clean_one_inherits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relay forks a child per connection: stopping it stops them too. A service started with a
+    clean environment sees only what its spec gives it."""
+    monkeypatch.setenv("ALERTDIST_TEST_SECRET", "not-inherited")
+    child_pid = tmp_path / "child.pid"
+    environment = tmp_path / "env.txt"
+    script = f"env > {environment}; sleep 300 & echo $! > {child_pid}; wait"
+    spec = ServiceSpec(
+        name="forking",
+        argv=["/bin/sh", "-c", script],
+        ready=child_pid.exists,
+        env={"PATH": "/usr/bin:/bin"},
+        clean_env=True,
+        forks=True,
+    )
+    supervisor = Supervisor(pid_dir=tmp_path / "pids", log_dir=tmp_path / "logs")
+    supervisor.start(spec)
+    child = int(child_pid.read_text())
+    assert "ALERTDIST_TEST_SECRET" not in environment.read_text()
+    assert supervisor.stop(spec, timeout=5)
+    for _ in range(50):
+        if not Path(f"/proc/{child}").exists():
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists(), "the forked child outlived its parent's stop"
