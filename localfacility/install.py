@@ -62,7 +62,7 @@ COLD_MINUTES = {
     "pulumi-resource-kubernetes": "10 to 28",
     "kubernetes": "10 to 18",
     "kwok": "3",
-    "strimzi": "6",
+    "strimzi": "2.5",
 }
 
 
