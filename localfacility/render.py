@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pulumi import automation as auto
 
 from infra.render import placeholder_secrets
@@ -38,6 +39,15 @@ def facility_stack(
     engine.write_plain_config(stack, {**values, **target})
     engine.set_missing_secrets(stack, placeholder_secrets(stack)[0])
     return deployed
+
+
+def change_config(stack: str, work_dir: Path, bin_dir: Path, changes: dict[str, Any]) -> None:
+    """Change config values (keys as in a stack file) of a stack `facility_stack` made in
+    `work_dir`, as an operator edits the stack file: the rest, its secrets included, is kept."""
+    state = work_dir / "pulumi"
+    engine = Engine(state_dir=state, bin_dir=bin_dir, passphrase=(state / "passphrase").read_text())
+    current = yaml.safe_load(engine.config_file(stack).read_text()).get("config") or {}
+    engine.write_plain_config(stack, {**current, **changes})
 
 
 def render_stack(stack: str, work_dir: Path, bin_dir: Path, changes: dict[str, Any] | None = None) -> Path:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
-from infra.prerequisites.components import RESTRICTED_NAMESPACE
+from infra.prerequisites.components import RESTRICTED_NAMESPACE, strimzi_values
 from infra.stackfile import load_stack
+from localfacility.install import install_strimzi
 from localfacility.kubernetes import LocalKubernetes
+from localfacility.settings import FacilitySettings
+from localfacility.strimzi import KafkaAccess, StrimziOperators
 from tests.manifest_checks import require_crds
 
 
@@ -51,3 +54,22 @@ def prerequisites_namespaces(kubernetes: LocalKubernetes, stack: str) -> None:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": config.kafka.strimzi.namespace}},
     ]
     kubernetes.apply(*namespaces, server_side=True)
+
+
+def strimzi_operators(
+    kubernetes: LocalKubernetes, settings: FacilitySettings, stack: str, kafka: KafkaAccess
+) -> StrimziOperators:
+    """Strimzi's operators of the stack's release, built if need be, with its CRDs and namespaces
+    in the cluster, configured as the stack's prerequisites install them (the watched namespace,
+    the chart's extraEnvs): not started."""
+    config = load_stack(stack)
+    assert config.kafka is not None
+    release = strimzi_release(stack)
+    install_strimzi(settings, release)
+    install_strimzi_crds(kubernetes, release)
+    prerequisites_namespaces(kubernetes, stack)
+    extra_envs: list[dict[str, str]] = strimzi_values(config.namespace)["extraEnvs"]  # type: ignore[assignment]
+    chart_env = {item["name"]: item["value"] for item in extra_envs}
+    return StrimziOperators(
+        kubernetes, release, config.namespace, config.kafka.name, kafka, cluster_env=chart_env
+    )

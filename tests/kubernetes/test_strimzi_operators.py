@@ -14,25 +14,16 @@ import copy
 import json
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
-from pydantic import SecretStr
 
-from infra.prerequisites.components import strimzi_values
-from infra.stackfile import load_stack
-from localfacility import kafka
-from localfacility.credentials import KAFKA_ADMIN_USER, FacilityCredentials
-from localfacility.install import install_maven_tool, install_strimzi
 from localfacility.kubernetes import LocalKubernetes
-from localfacility.ports import free_port_block
-from localfacility.process import Supervisor
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
-from tests.kubernetes.prerequisites import install_strimzi_crds, prerequisites_namespaces, strimzi_release
+from tests.kubernetes.prerequisites import strimzi_operators
 from tests.rendered import rendered
 
 STACK = "idf"
@@ -44,58 +35,11 @@ def objects(kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def operators_kafka(settings: FacilitySettings) -> Iterator[KafkaAccess]:
-    """Three KRaft nodes of the operators' own (the user operator deletes every principal it does
-    not own but the super users, so it never runs against the local facility's Kafka)."""
-    base = free_port_block(12)
-    own = FacilitySettings(
-        run_dir=settings.run_dir.parent / "strimzi-kafka",
-        install_dir=settings.install_dir or settings.run_dir,
-        kafka_nodes=3,
-        kafka_heap="384m",
-        kafka_internal_port=base,
-        kafka_controller_port=base + 1,
-        kafka_external_port=base + 2,
-        kafka_external_tls_port=0,
-        kafka_port_step=4,
-    )
-    install_maven_tool(own, "kafka")
-    credentials = FacilityCredentials.load_or_create(own.secrets_file)
-    kafka.write_config(own, credentials)
-    kafka.format_storage(own, credentials)
-    supervisor = Supervisor(pid_dir=own.pid_dir, log_dir=own.log_dir)
-    nodes = kafka.node_specs(own, credentials)
-    try:
-        for node in nodes:
-            supervisor.launch(node)
-        for node in nodes:
-            supervisor.start(node)
-        yield KafkaAccess(
-            ports=tuple(node.external_port for node in kafka.kafka_nodes(own)),
-            username=KAFKA_ADMIN_USER,
-            password=SecretStr(credentials.kafka_admin_password.get_secret_value()),
-        )
-    finally:  # all at once: the last of three KRaft controllers cannot shut down alone
-        with ThreadPoolExecutor(len(nodes)) as stopping:
-            list(stopping.map(supervisor.stop, nodes))
-
-
-@pytest.fixture(scope="module")
 def strimzi(
     kubernetes: LocalKubernetes, settings: FacilitySettings, operators_kafka: KafkaAccess
 ) -> Iterator[StrimziOperators]:
-    """The cluster, user and topic operators watching the stack's namespace, the cluster operator
-    with the environment the stack's prerequisites give it (its chart's extraEnvs)."""
-    config = load_stack(STACK)
-    assert config.kafka is not None
-    release = strimzi_release(STACK)
-    install_strimzi(settings, release)
-    install_strimzi_crds(kubernetes, release)
-    prerequisites_namespaces(kubernetes, STACK)
-    chart_env = {item["name"]: item["value"] for item in strimzi_values(config.namespace)["extraEnvs"]}  # type: ignore[attr-defined]
-    operators = StrimziOperators(
-        kubernetes, release, config.namespace, config.kafka.name, operators_kafka, cluster_env=chart_env
-    )
+    """All three operators watching the idf namespace, as its prerequisites configure them."""
+    operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
     try:
         operators.up()
         yield operators
