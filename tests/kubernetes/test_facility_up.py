@@ -1,21 +1,33 @@
-"""`pulumi up` of the idf stack for real: the engine and the Kubernetes provider apply every object
-to the local Kubernetes (not render mode, not a preview), Strimzi's user and topic operators turn
-its KafkaUsers and KafkaTopics Ready (the provider waits for that, `pulumi.com/waitFor`), KWOK
-runs its pods. Then what operators do after a deploy: a second preview changes nothing, drift made
-by hand is found by `refresh` and repaired by `up`, and `destroy` stops at what is protected.
+"""`pulumi up` of the idf stack for real, with Strimzi's own operators in the loop: the engine and
+the Kubernetes provider apply every object to the local Kubernetes (not render mode, not a
+preview); Strimzi 1.2.0's operators, built from source and configured as the stack's prerequisites
+install them (localfacility.strimzi), do what they do at IDF: the cluster operator validates the
+Kafka and its node pools and makes their pods, which Pod Security "restricted" admits; the user
+and topic operators turn the KafkaUsers and KafkaTopics Ready (the provider waits for that,
+`pulumi.com/waitFor`) on a real three-node Kafka of their own, and each broker logs in with the
+password the user operator wrote and may do what Rubin grants it, nothing more; KWOK runs the pods.
+Then what operators do after a deploy: a second preview changes nothing, a change is applied in
+place, drift made by hand is found by `refresh` and repaired by `up`, and `destroy` stops at what
+is protected. The checks can fail: a listener `host` on a load balancer (the first review's
+blocker 1) is refused by the cluster operator.
 
-What no software here does is played by `Cloud` below and said there."""
+What no software here does is played by `Cloud` below, and said there."""
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from pulumi import automation as auto
 
@@ -23,12 +35,14 @@ from infra.stackfile import read_config_values, stack_file
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.render import POLICY_PACK, change_config, cluster_stack
 from localfacility.settings import FacilitySettings
-from localfacility.strimzi import KafkaAccess
+from localfacility.strimzi import KafkaAccess, StrimziOperators
 from tests.kubernetes.prerequisites import strimzi_operators
+from tests.rendered import rendered
 
 STACK = "idf"
 TOPIC = "lsst-alerts-v11"
 NEW_RETENTION_MS = 172800000  # two nights instead of three
+WAIT = "--timeout=180s"
 # Documentation addresses (RFC 5737), as a cloud's load balancer controller would assign them.
 ADDRESS = "203.0.113.20"
 
@@ -36,14 +50,16 @@ ADDRESS = "203.0.113.20"
 class Cloud(threading.Thread):
     """What the facility's cloud and its running brokers do that nothing here does, every second:
     GKE's controllers give each LoadBalancer Service and Ingress an address (the provider waits for
-    one), and Strimzi's cluster operator marks the Kafka Ready once its brokers answer (no broker
-    runs here: pods are KWOK's; the cluster operator's own checks of this Kafka are in
-    test_strimzi_operators.py)."""
+    one; Strimzi waits for its listeners' addresses before it makes the brokers' pods: 1.2.0
+    KafkaReconciler.java:268-273, KafkaListenersReconciler.java:132 and 391), and Strimzi's cluster
+    operator marks the stack's Kafka Ready once its brokers answer (no broker runs here: pods are
+    KWOK's)."""
 
-    def __init__(self, kubernetes: LocalKubernetes, namespace: str) -> None:
+    def __init__(self, kubernetes: LocalKubernetes, namespace: str, kafka: str) -> None:
         super().__init__(daemon=True)
         self.kubernetes = kubernetes
         self.namespace = namespace
+        self.kafka = kafka
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -80,6 +96,8 @@ class Cloud(threading.Thread):
 
     def _kafka_ready(self) -> None:
         for kafka in self._items("kafkas"):
+            if kafka["metadata"]["name"] != self.kafka:
+                continue
             conditions = kafka.get("status", {}).get("conditions", [])
             if not any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
                 ready = {
@@ -98,30 +116,45 @@ class Cloud(threading.Thread):
 class Deployed:
     stack: auto.Stack
     result: auto.UpResult
-    namespace: str
+    operators: StrimziOperators
     work_dir: Path
+
+    @property
+    def namespace(self) -> str:
+        return self.operators.namespace
 
 
 @pytest.fixture(scope="module")
 def deployed(
     kubernetes: LocalKubernetes, settings: FacilitySettings, operators_kafka: KafkaAccess
 ) -> Iterator[Deployed]:
-    """The idf stack up on an empty cluster (its CRDs and namespaces as the prerequisites make them)."""
+    """The idf stack up on an empty cluster, its CRDs and namespaces as the prerequisites make
+    them, Strimzi's three operators running."""
     kubernetes.down(purge=True)
     kubernetes.up()
     operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
-    cloud = Cloud(kubernetes, operators.namespace)
+    cloud = Cloud(kubernetes, operators.namespace, operators.cluster)
     try:
-        operators.up()  # the cluster operator too: it makes the clients CA the TLS users need
+        operators.up()
         cloud.start()
         work_dir = settings.run_dir.parent / "kubernetes-up" / STACK
         stack = cluster_stack(STACK, work_dir, settings.bin_dir, kubernetes.kubeconfig)
         with (work_dir / "up.log").open("w") as log:
             result = stack.up(color="never", policy_packs=[str(POLICY_PACK)], on_output=log.write)
-        yield Deployed(stack, result, operators.namespace, work_dir)
+        yield Deployed(stack, result, operators, work_dir)
     finally:
         cloud.stopped.set()
         operators.down()
+
+
+def objects(kind: str) -> list[dict[str, Any]]:
+    """The stack's objects of a kind, as the engine renders them (what `up` applied)."""
+    return [o for o in rendered(STACK) if o["kind"] == kind]
+
+
+def live(kubernetes: LocalKubernetes, namespace: str, kind: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(kubernetes.kubectl("-n", namespace, "get", kind, name, "-o", "json"))
+    return found
 
 
 def test_up_makes_every_object_and_a_second_preview_changes_nothing(deployed: Deployed) -> None:
@@ -131,16 +164,96 @@ def test_up_makes_every_object_and_a_second_preview_changes_nothing(deployed: De
     deployed.stack.preview(color="never", expect_no_changes=True, policy_packs=[str(POLICY_PACK)])
 
 
-def _topic_retention(access: KafkaAccess, topic: str) -> str:
-    admin = AdminClient(
-        {
-            "bootstrap.servers": access.bootstrap,
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "SCRAM-SHA-512",
-            "sasl.username": access.username,
-            "sasl.password": access.password.get_secret_value(),
+def test_the_cluster_operator_accepts_the_kafka_and_its_pods_are_admitted_as_restricted(
+    deployed: Deployed, kubernetes: LocalKubernetes
+) -> None:
+    """Past validation the cluster operator makes a StrimziPodSet per node pool and its pods: the
+    pods exist only if Pod Security "restricted" admitted them (Strimzi's Restricted provider, set
+    by the prerequisites' chart values)."""
+    (cluster,) = objects("Kafka")
+    name = cluster["metadata"]["name"]
+    pools = objects("KafkaNodePool")
+    for pool in pools:
+        podset = f"strimzipodset/{name}-{pool['metadata']['name']}"
+        if not kubernetes.succeeds("-n", deployed.namespace, "wait", "--for=create", podset, WAIT):
+            pytest.fail(f"no {podset}:\n{deployed.operators.log('cluster-operator')[-3000:]}")
+    selector = f"strimzi.io/cluster={name},strimzi.io/kind=Kafka"
+    expected = sum(pool["spec"]["replicas"] for pool in pools)
+    pods: list[dict[str, Any]] = []
+    for _ in range(60):
+        listed = kubernetes.kubectl("-n", deployed.namespace, "get", "pods", "-l", selector, "-o", "json")
+        pods = json.loads(listed)["items"]
+        if len(pods) == expected:
+            break
+        time.sleep(2)
+    assert len(pods) == expected, f"{len(pods)} of {expected} broker and controller pods admitted"
+    refused = f"Kafka({deployed.namespace}/{name}): InvalidResourceException"
+    assert refused not in deployed.operators.log("cluster-operator")
+
+
+def test_the_cluster_operator_refuses_a_listener_host_on_a_load_balancer(
+    deployed: Deployed, kubernetes: LocalKubernetes
+) -> None:
+    """The check above can fail: the idf Kafka with `bootstrap.host` on its load-balancer listener
+    (what the first review found), under another name, is refused, and the operator says why in
+    its status."""
+    (cluster,) = objects("Kafka")
+    name = "host-on-loadbalancer"
+    broken = copy.deepcopy(cluster)
+    broken["metadata"] = {**cluster["metadata"], "name": name, "annotations": {}}
+    (listener,) = (lst for lst in broken["spec"]["kafka"]["listeners"] if lst["type"] == "loadbalancer")
+    listener.setdefault("configuration", {}).setdefault("bootstrap", {})["host"] = "alert-stream.example.org"
+    pools = copy.deepcopy(objects("KafkaNodePool"))
+    for pool in pools:
+        labels = {**pool["metadata"]["labels"], "strimzi.io/cluster": name}
+        pool["metadata"] = {
+            **pool["metadata"],
+            "name": f"{name}-{pool['metadata']['name']}",
+            "labels": labels,
         }
-    )
+    kubernetes.apply(broken, *pools, server_side=True)
+    query = '--for=jsonpath={.status.conditions[?(@.type=="NotReady")].reason}=InvalidResourceException'
+    waited = kubernetes.succeeds("-n", deployed.namespace, "wait", query, f"kafka/{name}", WAIT)
+    conditions = live(kubernetes, deployed.namespace, "kafka", name).get("status", {}).get("conditions", [])
+    assert waited, conditions
+    (refusal,) = (c for c in conditions if c["type"] == "NotReady")
+    assert "cannot configure bootstrap.host" in refusal["message"]
+    kubernetes.kubectl("-n", deployed.namespace, "delete", "kafka", name)
+    for pool in pools:
+        kubernetes.kubectl("-n", deployed.namespace, "delete", "kafkanodepool", pool["metadata"]["name"])
+
+
+def test_the_topic_operator_made_every_topic_as_declared(deployed: Deployed) -> None:
+    metadata = _admin(deployed.operators.kafka).list_topics(timeout=10)
+    for topic in objects("KafkaTopic"):
+        made = metadata.topics[topic["spec"]["topicName"]]
+        assert len(made.partitions) == topic["spec"]["partitions"]
+        assert {len(p.replicas) for p in made.partitions.values()} == {topic["spec"]["replicas"]}
+
+
+def test_each_broker_logs_in_with_what_the_user_operator_wrote_and_only_reads(
+    deployed: Deployed, kubernetes: LocalKubernetes
+) -> None:
+    """Each KafkaUser's Secret, written by the user operator, holds the password the stack gave
+    it; each broker reads the alert topic with it, in a group of its own prefix, and may neither
+    write nor use another broker's group."""
+    brokers = [u for u in objects("KafkaUser") if _reads(u, TOPIC)]
+    assert len(brokers) >= 7, [u["metadata"]["name"] for u in brokers]
+    for user in brokers:
+        name = user["metadata"]["name"]
+        written = live(kubernetes, deployed.namespace, "secret", name)["data"]["password"]
+        ref = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]
+        given = live(kubernetes, deployed.namespace, "secret", ref["name"])["data"][ref["key"]]
+        assert written == given, f"{name}: the user operator wrote another password than the stack's"
+        login = _sasl(deployed.operators.kafka, name, base64.b64decode(written).decode())
+        _consume(login, TOPIC, group=f"{name}-postdeploy")
+        with pytest.raises(KafkaException, match=r"GROUP_AUTHORIZATION_FAILED|Group authorization"):
+            _consume(login, TOPIC, group=f"not-{name}")
+        _refused_write(login, TOPIC)
+
+
+def _topic_retention(access: KafkaAccess, topic: str) -> str:
+    admin = _admin(access)  # held: a client collected before its future resolves fails it
     (future,) = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)]).values()
     return str(future.result(timeout=10)["retention.ms"].value)
 
@@ -161,7 +274,7 @@ def _kafka_topic_retention(kubernetes: LocalKubernetes, namespace: str, topic: s
 
 
 def test_a_changed_retention_is_an_update_in_place_that_reaches_kafka(
-    deployed: Deployed, kubernetes: LocalKubernetes, settings: FacilitySettings, operators_kafka: KafkaAccess
+    deployed: Deployed, kubernetes: LocalKubernetes, settings: FacilitySettings
 ) -> None:
     """An operator shortens a topic's retention in the stack file: `up` updates that KafkaTopic
     alone, replacing nothing, and the topic operator applies it to the topic."""
@@ -174,11 +287,11 @@ def test_a_changed_retention_is_an_update_in_place_that_reaches_kafka(
     assert changes.get("update") == 1, changes
     assert not {"create", "delete", "replace"} & set(changes), changes
     assert _kafka_topic_retention(kubernetes, deployed.namespace, TOPIC) == str(NEW_RETENTION_MS)
-    _wait_retention(operators_kafka, TOPIC, str(NEW_RETENTION_MS))
+    _wait_retention(deployed.operators.kafka, TOPIC, str(NEW_RETENTION_MS))
 
 
 def test_drift_made_by_hand_is_found_by_refresh_and_repaired_by_up(
-    deployed: Deployed, kubernetes: LocalKubernetes, operators_kafka: KafkaAccess
+    deployed: Deployed, kubernetes: LocalKubernetes
 ) -> None:
     """Someone `kubectl edit`s the topic's retention: `refresh` finds it, a preview shows the
     repair, `up` makes it what the stack says again, in Kubernetes and in Kafka."""
@@ -187,16 +300,66 @@ def test_drift_made_by_hand_is_found_by_refresh_and_repaired_by_up(
     kubernetes.kubectl(
         "-n", deployed.namespace, "patch", "kafkatopic", TOPIC, "--type=merge", "-p", json.dumps(drift)
     )
-    _wait_retention(operators_kafka, TOPIC, "3600000")
+    _wait_retention(deployed.operators.kafka, TOPIC, "3600000")
     refreshed = deployed.stack.refresh(color="never")
     assert (refreshed.summary.resource_changes or {}).get("update") == 1, refreshed.summary.resource_changes
     with pytest.raises(auto.CommandError):
         deployed.stack.preview(color="never", expect_no_changes=True)
     deployed.stack.up(color="never", policy_packs=[str(POLICY_PACK)])
     assert _kafka_topic_retention(kubernetes, deployed.namespace, TOPIC) == declared
-    _wait_retention(operators_kafka, TOPIC, declared)
+    _wait_retention(deployed.operators.kafka, TOPIC, declared)
 
 
+def _reads(user: dict[str, Any], topic: str) -> bool:
+    acls = user["spec"].get("authorization", {}).get("acls", [])
+    return any(a["resource"].get("name") == topic and "Read" in a["operations"] for a in acls) and not any(
+        "Write" in a["operations"] for a in acls
+    )
+
+
+def _sasl(access: KafkaAccess, username: str, password: str) -> dict[str, str | int | float | bool]:
+    return {
+        "bootstrap.servers": access.bootstrap,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": username,
+        "sasl.password": password,
+    }
+
+
+def _admin(access: KafkaAccess) -> AdminClient:
+    return AdminClient(_sasl(access, access.username, access.password.get_secret_value()))
+
+
+def _consume(login: dict[str, str | int | float | bool], topic: str, group: str) -> None:
+    """Join `group` on `topic` and poll until assigned; raise what the broker refused."""
+    consumer = Consumer(
+        {**login, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    )
+    try:
+        consumer.subscribe([topic])
+        for _ in range(40):
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is not None:
+                raise KafkaException(message.error())
+            if consumer.assignment():
+                return
+        raise AssertionError(f"{login['sasl.username']}: no partition of {topic} assigned in group {group}")
+    finally:
+        consumer.close()
+
+
+def _refused_write(login: dict[str, str | int | float | bool], topic: str) -> None:
+    errors: list[KafkaError | None] = []
+    producer = Producer({**login, "message.timeout.ms": 10000})
+    producer.produce(topic, value=uuid.uuid4().bytes, on_delivery=lambda err, _msg: errors.append(err))
+    producer.flush(15)
+    (error,) = errors
+    assert error is not None, f"{login['sasl.username']} wrote to {topic}"
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
+
+
+# Last: it deletes whatever is not protected.
 def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: LocalKubernetes) -> None:
     """The Kafka and its node pools are protected (deleting them deletes the brokers): `destroy`
     fails and names them, and they are still there. Last: it deletes what is not protected."""

@@ -32,7 +32,7 @@ class KafkaCluster(pulumi.ComponentResource):
         self.node_pools = [apply_manifest(pool, kept) for pool in manifests.node_pools(cluster, namespace)]
         # After what it names: Strimzi's cluster operator fails the reconciliation of a Kafka whose
         # metrics ConfigMap does not exist yet ("ConfigMap ... does not exist", 1.2.0
-        # JmxPrometheusExporterModel.java:81; seen in tests/kubernetes/test_strimzi_operators.py)
+        # JmxPrometheusExporterModel.java:81; seen in tests/kubernetes/test_facility_up.py)
         # and tries again only at its next periodic reconciliation, two minutes later.
         self.kafka = apply_manifest(
             manifests.kafka(cluster, namespace, max_message_bytes),
