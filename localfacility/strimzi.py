@@ -60,14 +60,16 @@ class StrimziOperators:
     """One release's operators, watching one namespace for the resources of one Kafka cluster
     (label strimzi.io/cluster), as the facility's Strimzi does; `kafka` is where the user and topic
     operators write (a Kafka of the tests' own: the user operator deletes every principal it does not
-    own, except the super users it is told to ignore); `cluster_env`, what a facility's chart adds to
-    the cluster operator's environment (its extraEnvs)."""
+    own, except the super users it is told to ignore); `operator_namespace`, where the facility runs
+    the operator (its NetworkPolicies let that namespace in); `cluster_env`, what a facility's chart
+    adds to the cluster operator's environment (its extraEnvs)."""
 
     kubernetes: LocalKubernetes
     release: str
     namespace: str
     cluster: str
     kafka: KafkaAccess
+    operator_namespace: str
     cluster_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -84,14 +86,24 @@ class StrimziOperators:
         (self.home / "relays").mkdir(parents=True, exist_ok=True)
         self._tmp_dir().mkdir(mode=0o700, exist_ok=True)
         for spec in self._relays():
+            if self.supervisor.running_pid(spec) is None:  # a socket left behind is not a relay
+                self._socket(int(spec.name.removeprefix("relay-"))).unlink(missing_ok=True)
             self.supervisor.start(spec)
+        specs = []
         for operator in operators or STRIMZI_OPERATORS:
             self._write_settings(operator)
-            self.supervisor.start(self.spec(operator))
+            specs.append(self.spec(operator))
+        launched = [(spec, self.supervisor.launch(spec)[0]) for spec in specs]  # side by side
+        for spec, pid in launched:
+            self.supervisor.wait_ready(spec, pid)
 
     def down(self) -> list[str]:
+        """Stop the operators and relays; their settings (the Kafka password among them) go too."""
         specs = [self.spec(operator) for operator in STRIMZI_OPERATORS] + self._relays()
-        return [spec.name for spec in specs if self.supervisor.stop(spec)]
+        stopped = [spec.name for spec in specs if self.supervisor.stop(spec)]
+        for path in (*(self._env_file(operator) for operator in STRIMZI_OPERATORS), self._jaas_file()):
+            path.unlink(missing_ok=True)
+        return stopped
 
     def log(self, operator: str) -> str:
         return self.supervisor.log_file(operator).read_text(errors="replace")
@@ -163,7 +175,7 @@ class StrimziOperators:
                 **self.cluster_env,
                 **common,
                 "STRIMZI_LEADER_ELECTION_ENABLED": "false",  # one instance, no Lease to hold
-                "STRIMZI_OPERATOR_NAMESPACE": self.namespace,
+                "STRIMZI_OPERATOR_NAMESPACE": self.operator_namespace,  # the chart's: its pod's own
             }
         if operator == "user-operator":
             return {

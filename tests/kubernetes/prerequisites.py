@@ -71,5 +71,11 @@ def strimzi_operators(
     extra_envs: list[dict[str, str]] = strimzi_values(config.namespace)["extraEnvs"]  # type: ignore[assignment]
     chart_env = {item["name"]: item["value"] for item in extra_envs}
     return StrimziOperators(
-        kubernetes, release, config.namespace, config.kafka.name, kafka, cluster_env=chart_env
+        kubernetes,
+        release,
+        config.namespace,
+        config.kafka.name,
+        kafka,
+        operator_namespace=config.kafka.strimzi.namespace,
+        cluster_env=chart_env,
     )

@@ -21,7 +21,8 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,16 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from pulumi import automation as auto
 
 from infra.stackfile import read_config_values, stack_file
-from localfacility.kubernetes import LocalKubernetes
+from localfacility.kubernetes import KubectlError, LocalKubernetes
 from localfacility.render import POLICY_PACK, change_config, cluster_stack
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
 from tests.kubernetes.prerequisites import strimzi_operators
 from tests.rendered import rendered
+
+# `up` with the operators' start takes about 4 minutes on 2 cores, more under load: above the
+# default per-test limit, which counts the fixture's set-up.
+pytestmark = pytest.mark.timeout(1200)
 
 STACK = "idf"
 TOPIC = "lsst-alerts-v11"
@@ -53,7 +58,9 @@ class Cloud(threading.Thread):
     one; Strimzi waits for its listeners' addresses before it makes the brokers' pods: 1.2.0
     KafkaReconciler.java:268-273, KafkaListenersReconciler.java:132 and 391), and Strimzi's cluster
     operator marks the stack's Kafka Ready once its brokers answer (no broker runs here: pods are
-    KWOK's)."""
+    KWOK's). The stand-in marks it Ready only once the cluster operator has made a StrimziPodSet for
+    every node pool, which it does only past its validation of the Kafka and the pools: a Kafka it
+    refuses is never Ready, and `up` fails on it."""
 
     def __init__(self, kubernetes: LocalKubernetes, namespace: str, kafka: str) -> None:
         super().__init__(daemon=True)
@@ -61,55 +68,52 @@ class Cloud(threading.Thread):
         self.namespace = namespace
         self.kafka = kafka
         self.stopped = threading.Event()
+        self.errors: list[str] = []
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
-            self._address("services", lambda o: o["spec"].get("type") == "LoadBalancer")
-            self._address("ingresses", lambda o: True)
-            self._kafka_ready()
+            try:
+                self._address("services", lambda o: o["spec"].get("type") == "LoadBalancer")
+                self._address("ingresses", lambda o: True)
+                self._kafka_ready()
+            except (KubectlError, json.JSONDecodeError) as error:  # said at the end, tried again meanwhile
+                self.errors.append(str(error))
 
-    def _items(self, kind: str) -> list[dict]:  # type: ignore[type-arg]
-        listed = self.kubernetes._kubectl(("-n", self.namespace, "get", kind, "-o", "json"), None)
-        return json.loads(listed.stdout)["items"] if listed.returncode == 0 else []  # type: ignore[no-any-return]
+    def _items(self, kind: str, *selector: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = json.loads(
+            self.kubernetes.kubectl("-n", self.namespace, "get", kind, *selector, "-o", "json")
+        )["items"]
+        return items
 
-    def _patch_status(self, kind: str, name: str, status: dict) -> None:  # type: ignore[type-arg]
-        self.kubernetes._kubectl(
-            (
-                "-n",
-                self.namespace,
-                "patch",
-                kind,
-                name,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                json.dumps(status),
-            ),
-            None,
-        )
+    def _patch_status(self, kind: str, name: str, status: dict[str, Any]) -> None:
+        patch = ("--subresource=status", "--type=merge", "-p", json.dumps({"status": status}))
+        self.kubernetes.kubectl("-n", self.namespace, "patch", kind, name, *patch)
 
-    def _address(self, kind: str, wanted) -> None:  # type: ignore[no-untyped-def]
+    def _address(self, kind: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
         for item in self._items(kind):
             if wanted(item) and not item.get("status", {}).get("loadBalancer", {}).get("ingress"):
-                status = {"status": {"loadBalancer": {"ingress": [{"ip": ADDRESS}]}}}
-                self._patch_status(kind, item["metadata"]["name"], status)
+                self._patch_status(
+                    kind, item["metadata"]["name"], {"loadBalancer": {"ingress": [{"ip": ADDRESS}]}}
+                )
 
     def _kafka_ready(self) -> None:
-        for kafka in self._items("kafkas"):
-            if kafka["metadata"]["name"] != self.kafka:
-                continue
-            conditions = kafka.get("status", {}).get("conditions", [])
-            if not any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
-                ready = {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "StandIn",
-                    "message": "the test's stand-in",
-                }
-                status = {
-                    "status": {"observedGeneration": kafka["metadata"]["generation"], "conditions": [ready]}
-                }
-                self._patch_status("kafka", kafka["metadata"]["name"], status)
+        kafkas = [k for k in self._items("kafkas") if k["metadata"]["name"] == self.kafka]
+        conditions = kafkas[0].get("status", {}).get("conditions", []) if kafkas else []
+        if not kafkas or any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+            return
+        pools = {
+            p["metadata"]["name"]
+            for p in self._items("kafkanodepools", "-l", f"strimzi.io/cluster={self.kafka}")
+        }
+        podsets = {p["metadata"]["name"] for p in self._items("strimzipodsets")}
+        if not pools or not {f"{self.kafka}-{pool}" for pool in pools} <= podsets:
+            return
+        ready = {"type": "Ready", "status": "True", "reason": "StandIn", "message": "the test's stand-in"}
+        self._patch_status(
+            "kafka",
+            self.kafka,
+            {"observedGeneration": kafkas[0]["metadata"]["generation"], "conditions": [ready]},
+        )
 
 
 @dataclass
@@ -128,8 +132,8 @@ class Deployed:
 def deployed(
     kubernetes: LocalKubernetes, settings: FacilitySettings, operators_kafka: KafkaAccess
 ) -> Iterator[Deployed]:
-    """The idf stack up on an empty cluster, its CRDs and namespaces as the prerequisites make
-    them, Strimzi's three operators running."""
+    """The idf stack up on a cluster started afresh (a reused one may hold other tests' objects),
+    its CRDs and namespaces as the prerequisites make them, Strimzi's three operators running."""
     kubernetes.down(purge=True)
     kubernetes.up()
     operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
@@ -145,6 +149,10 @@ def deployed(
     finally:
         cloud.stopped.set()
         operators.down()
+    if cloud.errors:  # tried again a second later; said, in case a run hangs on them
+        warnings.warn(
+            f"the test's cloud stand-in failed {len(cloud.errors)} times: {cloud.errors[-3:]}", stacklevel=1
+        )
 
 
 def objects(kind: str) -> list[dict[str, Any]]:
@@ -187,8 +195,6 @@ def test_the_cluster_operator_accepts_the_kafka_and_its_pods_are_admitted_as_res
             break
         time.sleep(2)
     assert len(pods) == expected, f"{len(pods)} of {expected} broker and controller pods admitted"
-    refused = f"Kafka({deployed.namespace}/{name}): InvalidResourceException"
-    assert refused not in deployed.operators.log("cluster-operator")
 
 
 def test_the_cluster_operator_refuses_a_listener_host_on_a_load_balancer(
@@ -213,14 +219,22 @@ def test_the_cluster_operator_refuses_a_listener_host_on_a_load_balancer(
         }
     kubernetes.apply(broken, *pools, server_side=True)
     query = '--for=jsonpath={.status.conditions[?(@.type=="NotReady")].reason}=InvalidResourceException'
-    waited = kubernetes.succeeds("-n", deployed.namespace, "wait", query, f"kafka/{name}", WAIT)
-    conditions = live(kubernetes, deployed.namespace, "kafka", name).get("status", {}).get("conditions", [])
-    assert waited, conditions
-    (refusal,) = (c for c in conditions if c["type"] == "NotReady")
-    assert "cannot configure bootstrap.host" in refusal["message"]
-    kubernetes.kubectl("-n", deployed.namespace, "delete", "kafka", name)
-    for pool in pools:
-        kubernetes.kubectl("-n", deployed.namespace, "delete", "kafkanodepool", pool["metadata"]["name"])
+    try:
+        waited = kubernetes.succeeds("-n", deployed.namespace, "wait", query, f"kafka/{name}", WAIT)
+        conditions = (
+            live(kubernetes, deployed.namespace, "kafka", name).get("status", {}).get("conditions", [])
+        )
+        assert waited, conditions
+        (refusal,) = (c for c in conditions if c["type"] == "NotReady")
+        assert "cannot configure bootstrap.host" in refusal["message"]
+        assert not kubernetes.succeeds("-n", deployed.namespace, "get", "strimzipodset", f"{name}-broker")
+    finally:
+        kubernetes.kubectl("-n", deployed.namespace, "delete", "kafka", name, "--ignore-not-found")
+        for pool in pools:
+            pool_name = pool["metadata"]["name"]
+            kubernetes.kubectl(
+                "-n", deployed.namespace, "delete", "kafkanodepool", pool_name, "--ignore-not-found"
+            )
 
 
 def test_the_topic_operator_made_every_topic_as_declared(deployed: Deployed) -> None:
@@ -290,24 +304,27 @@ def test_a_changed_retention_is_an_update_in_place_that_reaches_kafka(
     _wait_retention(deployed.operators.kafka, TOPIC, str(NEW_RETENTION_MS))
 
 
-def test_drift_made_by_hand_is_found_by_refresh_and_repaired_by_up(
+def test_drift_made_by_hand_fails_the_drift_check_and_up_repairs_it(
     deployed: Deployed, kubernetes: LocalKubernetes
 ) -> None:
-    """Someone `kubectl edit`s the topic's retention: `refresh` finds it, a preview shows the
-    repair, `up` makes it what the stack says again, in Kubernetes and in Kafka."""
+    """Someone `kubectl patch`es the topic's retention (it reaches Kafka). The daily drift check, as
+    deploy.yml runs it (`preview --refresh --expect-no-changes`), fails, naming the field and its
+    new manager: the provider's preview does not take fields from another manager
+    (pulumi-kubernetes await.go: patchForce, and fixCSAFieldManagers only on a real update).
+    `refresh` records the drift; `up` takes the field back, in Kubernetes and in Kafka."""
     declared = _kafka_topic_retention(kubernetes, deployed.namespace, TOPIC)
     drift = {"spec": {"config": {"retention.ms": "3600000"}}}
-    kubernetes.kubectl(
-        "-n", deployed.namespace, "patch", "kafkatopic", TOPIC, "--type=merge", "-p", json.dumps(drift)
-    )
+    patch = ("patch", "kafkatopic", TOPIC, "--type=merge", "-p", json.dumps(drift))
+    kubernetes.kubectl("-n", deployed.namespace, *patch)
     _wait_retention(deployed.operators.kafka, TOPIC, "3600000")
+    with pytest.raises(auto.CommandError, match=r'conflict with "kubectl-patch".*retention\.ms'):
+        deployed.stack.preview(color="never", refresh=True, expect_no_changes=True)
     refreshed = deployed.stack.refresh(color="never")
     assert (refreshed.summary.resource_changes or {}).get("update") == 1, refreshed.summary.resource_changes
-    with pytest.raises(auto.CommandError):
-        deployed.stack.preview(color="never", expect_no_changes=True)
     deployed.stack.up(color="never", policy_packs=[str(POLICY_PACK)])
     assert _kafka_topic_retention(kubernetes, deployed.namespace, TOPIC) == declared
     _wait_retention(deployed.operators.kafka, TOPIC, declared)
+    deployed.stack.preview(color="never", refresh=True, expect_no_changes=True)
 
 
 def _reads(user: dict[str, Any], topic: str) -> bool:
@@ -362,8 +379,12 @@ def _refused_write(login: dict[str, str | int | float | bool], topic: str) -> No
 # Last: it deletes whatever is not protected.
 def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: LocalKubernetes) -> None:
     """The Kafka and its node pools are protected (deleting them deletes the brokers): `destroy`
-    fails and names them, and they are still there. Last: it deletes what is not protected."""
+    fails and names them, and they are still there, as are the topics. Last: it deletes what is
+    neither protected nor retained (the users among them, so their credentials go)."""
     with pytest.raises(auto.CommandError, match="protected"):
         deployed.stack.destroy(color="never")
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafka", "alert-broker")
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafkanodepool", "broker", "controller")
+    # The topics and their alerts stay too: their KafkaTopics are retained on delete.
+    kept = _admin(deployed.operators.kafka).list_topics(timeout=10).topics
+    assert {t["spec"]["topicName"] for t in objects("KafkaTopic")} <= set(kept)

@@ -32,8 +32,8 @@ class KafkaCluster(pulumi.ComponentResource):
         self.node_pools = [apply_manifest(pool, kept) for pool in manifests.node_pools(cluster, namespace)]
         # After what it names: Strimzi's cluster operator fails the reconciliation of a Kafka whose
         # metrics ConfigMap does not exist yet ("ConfigMap ... does not exist", 1.2.0
-        # JmxPrometheusExporterModel.java:81; seen in tests/kubernetes/test_facility_up.py)
-        # and tries again only at its next periodic reconciliation, two minutes later.
+        # JmxPrometheusExporterModel.java:81; seen in tests/kubernetes/test_facility_up.py) until a
+        # later reconciliation finds it.
         self.kafka = apply_manifest(
             manifests.kafka(cluster, namespace, max_message_bytes),
             pulumi.ResourceOptions(depends_on=[metrics, *self.node_pools]).merge(kept),

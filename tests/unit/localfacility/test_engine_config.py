@@ -10,6 +10,7 @@ import yaml
 from infra.stackfile import load_stack
 from localfacility.deploy import local_stack_config
 from localfacility.engine import Engine
+from localfacility.render import change_config
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
 
 
@@ -69,3 +70,23 @@ def test_the_engine_downloads_nothing_and_keeps_its_passphrase_private(tmp_path:
     assert "pass-for-test" not in env.values()
     assert engine.passphrase_file.read_text() == "pass-for-test"
     assert stat.S_IMODE(engine.passphrase_file.stat().st_mode) == 0o600
+
+
+def test_a_changed_value_keeps_the_rest_of_a_facility_stack_s_config(tmp_path: Path) -> None:
+    """As an operator edits the stack file between two `up`s: one value changes, the others and
+    the secrets stay (localfacility.render.change_config, used by tests/kubernetes)."""
+    engine = Engine(state_dir=tmp_path / "pulumi", bin_dir=tmp_path / "bin", passphrase="kept")
+    engine.passphrase_file.parent.mkdir(parents=True)
+    engine.passphrase_file.write_text("kept")
+    path = engine.config_file("idf")
+    path.parent.mkdir(parents=True)
+    before = {
+        "alertdist:topics": [{"name": "a", "retentionMs": 1}],
+        "alertdist:namespace": "alert-distribution",
+        "alertdist:passwords": {"fink-idf": {"secure": "v1:abc"}},
+    }
+    path.write_text(yaml.safe_dump({"encryptionsalt": "v1:salt", "config": before}))
+    change_config("idf", tmp_path, tmp_path / "bin", {"alertdist:topics": [{"name": "a", "retentionMs": 2}]})
+    after = yaml.safe_load(path.read_text())
+    assert after["encryptionsalt"] == "v1:salt"
+    assert after["config"] == {**before, "alertdist:topics": [{"name": "a", "retentionMs": 2}]}

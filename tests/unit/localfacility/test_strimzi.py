@@ -21,7 +21,7 @@ PASSWORD = "not-for-logs-" + "x" * 20
 def operators(tmp_path: Path) -> StrimziOperators:
     kubernetes = LocalKubernetes(FacilitySettings(run_dir=tmp_path))
     access = KafkaAccess(ports=(19094, 19104), username="admin", password=SecretStr(PASSWORD))
-    return StrimziOperators(kubernetes, "1.2.0", "alert-distribution", "alert-broker", access)
+    return StrimziOperators(kubernetes, "1.2.0", "alert-distribution", "alert-broker", access, "strimzi")
 
 
 @pytest.mark.parametrize("operator", ["user-operator", "topic-operator"])
