@@ -381,8 +381,11 @@ def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: Lo
     """The Kafka and its node pools are protected (deleting them deletes the brokers): `destroy`
     fails and names them, and they are still there, as are the topics. Last: it deletes what is
     neither protected nor retained (the users among them, so their credentials go)."""
-    with pytest.raises(auto.CommandError, match="protected"):
-        deployed.stack.destroy(color="never")
+    with (
+        (deployed.work_dir / "destroy.log").open("w") as log,
+        pytest.raises(auto.CommandError, match="protected"),
+    ):
+        deployed.stack.destroy(color="never", on_output=log.write)
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafka", "alert-broker")
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafkanodepool", "broker", "controller")
     # The topics and their alerts stay too: their KafkaTopics are retained on delete.
