@@ -388,6 +388,10 @@ def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: Lo
         deployed.stack.destroy(color="never", on_output=log.write)
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafka", "alert-broker")
     assert kubernetes.succeeds("-n", deployed.namespace, "get", "kafkanodepool", "broker", "controller")
-    # The topics and their alerts stay too: their KafkaTopics are retained on delete.
+    # The users are gone, in the background (their Secrets after them), so they log in no more.
+    assert not json.loads(kubernetes.kubectl("-n", deployed.namespace, "get", "kafkausers", "-o", "json"))[
+        "items"
+    ]
+    # The topics and their alerts stay: their KafkaTopics are retained on delete.
     kept = _admin(deployed.operators.kafka).list_topics(timeout=10).topics
     assert {t["spec"]["topicName"] for t in objects("KafkaTopic")} <= set(kept)

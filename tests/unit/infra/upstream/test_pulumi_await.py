@@ -1,7 +1,7 @@
 """`pulumi up` returns only when Strimzi has done the work, so the post-deploy suite that follows
 proves a deployed system. Transcribed from pulumi-kubernetes v4.25.0 (the provider built here) and
-Strimzi 0.51.0 / 1.2.0; the provider itself waits only against a live cluster, which no test here
-has yet."""
+Strimzi 0.51.0 / 1.2.0; the provider waits for real in tests/kubernetes/test_facility_up.py, on the
+local Kubernetes with Strimzi's operators."""
 
 from __future__ import annotations
 
@@ -65,3 +65,14 @@ def test_the_cluster_is_awaited_longer_than_the_provider_s_ten_minutes(stack: st
     assert parsed_wait_for(annotations["pulumi.com/waitFor"]) == ["condition=Ready"]
     assert annotations["pulumi.com/timeoutSeconds"] == str(int(annotations["pulumi.com/timeoutSeconds"]))
     assert int(annotations["pulumi.com/timeoutSeconds"]) == KAFKA_READY_TIMEOUT_S > 600
+
+
+@pytest.mark.parametrize("stack", FACILITY_STACKS)
+def test_users_are_deleted_in_the_background(stack: str) -> None:
+    """Not in the foreground, the provider's default (overrides.go:68-78 reads orphan, background,
+    anything else is foreground), which waits on the Secret Strimzi's user operator writes again
+    while the KafkaUser exists (infra/components/access/manifests.py)."""
+    users = run_program(stack).strimzi("KafkaUser")
+    assert users
+    for user in users:
+        assert user.inputs["metadata"]["annotations"]["pulumi.com/deletionPropagationPolicy"] == "background"
