@@ -43,6 +43,7 @@ class BrokerKit(BaseModel):
     tls_bootstrap_servers: str | None = None
     ca_file: str | None = None  # relative to the kit folder
     alert_topics: list[str]
+    canary_topic: str | None = None  # the post-deploy suite's canaries: readable, not survey alerts
     group_prefix: str
     registry_url: str
     archive_url: str
@@ -50,7 +51,13 @@ class BrokerKit(BaseModel):
 
     def rules(self) -> list[str]:
         return [
-            f"read-only: you may read {', '.join(self.alert_topics)} and nothing else",
+            f"read-only: you may read {', '.join(self.alert_topics)} and nothing else"
+            + (
+                f" (and {self.canary_topic}, where the operators' post-deploy canaries go: test alerts, "
+                "not survey alerts)"
+                if self.canary_topic
+                else ""
+            ),
             f"consumer groups must start with {self.group_prefix!r} (e.g. {self.group_prefix}-night); "
             "others are refused",
             "messages carry no key; values are Avro in Confluent wire format (byte 0, then the schema id "
@@ -86,6 +93,7 @@ def kit_for(outputs: StackOutputs, broker: str) -> BrokerKit:
         tls_bootstrap_servers=outputs.tls_bootstrap_servers,
         ca_file=CA_FILE if outputs.tls_bootstrap_servers and outputs.kafka_ca_file else None,
         alert_topics=list(outputs.alert_topics),
+        canary_topic=next(iter(outputs.topics_with_role("canary")), None),
         group_prefix=username,
         registry_url=outputs.registry_url,
         archive_url=outputs.archive_url,

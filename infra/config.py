@@ -75,6 +75,9 @@ class TopicRole(StrEnum):
     ALERTS = "alerts"  # the alert stream: brokers read, the producer writes, the archive reads
     DEAD_LETTER = "dead-letter"  # alerts the archive ingester could not store, with the reason
     REGISTRY = "registry"  # the schema registry's own storage (`_schemas`)
+    # The post-deploy suite's canaries: the producer writes, every broker and the archive read;
+    # the archive keeps them apart from the alerts (services/common/storage.py CANARIES_PREFIX).
+    CANARY = "canary"
 
 
 class TopicSpec(_Model):
@@ -508,6 +511,8 @@ class StackConfig(_Model):
             raise ValueError("topic names must be unique")
         if not any(topic.role is TopicRole.ALERTS for topic in self.topics):
             raise ValueError("at least one alert topic is required")
+        if sum(topic.role is TopicRole.CANARY for topic in self.topics) > 1:
+            raise ValueError("at most one canary topic: the post-deploy suite writes to one")
         if self.facility is Facility.LOCAL:
             if self.local is None:
                 raise ValueError("the local stack needs `local` endpoints")
@@ -569,6 +574,10 @@ class StackConfig(_Model):
     @property
     def alert_topics(self) -> list[TopicSpec]:
         return [topic for topic in self.topics if topic.role is TopicRole.ALERTS]
+
+    @property
+    def canary_topic(self) -> TopicSpec | None:
+        return self.topic_for(TopicRole.CANARY)
 
     @property
     def declared_topics(self) -> list[TopicSpec]:

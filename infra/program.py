@@ -215,6 +215,7 @@ def _declare_facility(
     archived = ArchivedTopics(
         alert_topics=[topic.name for topic in config.alert_topics],
         dead_letter_topic=dead_letter.name if dead_letter else None,
+        canary_topic=config.canary_topic.name if config.canary_topic else None,
     )
     AlertArchive(
         "archive",

@@ -102,6 +102,8 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
     users are listed even where the facility's other owner declares them (the outputs name them);
     where that owner runs the producer under a user of its own, there is no producer here."""
     alerts = config.alert_topics
+    # The canaries travel the alerts' way: the producer writes them, the brokers and the archive read them.
+    streamed = alerts + ([config.canary_topic] if config.canary_topic else [])
     names = service_users(config)
     producer, ingester, registry = names.producer, names.archive_ingester, names.schema_registry
     users = [
@@ -109,7 +111,7 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
             username=(name := broker_username(broker, config.facility)),
             role=UserRole.COMMUNITY_BROKER,
             acls=(
-                *_topic_rules(name, alerts, Operation.READ, Operation.DESCRIBE, Operation.DESCRIBE_CONFIGS),
+                *_topic_rules(name, streamed, Operation.READ, Operation.DESCRIBE, Operation.DESCRIBE_CONFIGS),
                 _group_rule(name, name, PatternType.PREFIXED, Operation.ALL),
             ),
         )
@@ -120,7 +122,7 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
             KafkaUserSpec(
                 username=producer,
                 role=UserRole.PRODUCER,
-                acls=tuple(_topic_rules(producer, alerts, Operation.WRITE, Operation.DESCRIBE)),
+                acls=tuple(_topic_rules(producer, streamed, Operation.WRITE, Operation.DESCRIBE)),
             )
         )
     dead_letter = [t for t in config.topics if t.role is TopicRole.DEAD_LETTER]
@@ -129,7 +131,7 @@ def kafka_users(config: StackConfig) -> list[KafkaUserSpec]:
             username=ingester,
             role=UserRole.ARCHIVE_INGESTER,
             acls=tuple(
-                _topic_rules(ingester, alerts, Operation.READ, Operation.DESCRIBE)
+                _topic_rules(ingester, streamed, Operation.READ, Operation.DESCRIBE)
                 + _topic_rules(ingester, dead_letter, Operation.WRITE, Operation.DESCRIBE)
                 + [
                     _group_rule(ingester, ingester, PatternType.PREFIXED, op)

@@ -110,6 +110,10 @@ class ArchiveServices:
             "ALERTDIST_KAFKA_PASSWORD": password,
             "ALERTDIST_REGISTRY_URL": ingress.public_registry_url(s),
             "ALERTDIST_TOPICS": ",".join(self.topics or [t.name for t in config.alert_topics]),
+            # the stack's archive keeps the canaries; an archive of chosen topics reads those alone
+            "ALERTDIST_CANARY_TOPIC": config.canary_topic.name
+            if config.canary_topic and not self.topics
+            else "",
             "ALERTDIST_DEAD_LETTER_TOPIC": dead_letter,
         }
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="alertdist-postdeploy",
         description=__doc__,
-        epilog="Other options go to the suite and to pytest: --canaries N, --canary-topic T, "
+        epilog="Other options go to the suite and to pytest: --canaries N, "
         "--delivery-timeout S, --archive-timeout S, -k EXPR, -x, ...",
     )
     source = parser.add_mutually_exclusive_group(required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from alertdist_common.layout import CANARIES_PREFIX, CANARY_DAYS
 from infra.config import ArchiveSpec, GcsBucketSpec, S3BucketSpec, StrimziSpec
 from infra.naming import INGESTER_APP, SERVER_APP
 from infra.stack_secrets import S3Credentials
@@ -117,6 +118,13 @@ class ArchiveBucket(pulumi.ComponentResource):
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": False},
+            # The post-deploy suite's canaries expire; the alerts under v2/alerts/ never do.
+            lifecycle_rules=[
+                {
+                    "action": {"type": "Delete"},
+                    "condition": {"age": CANARY_DAYS, "matches_prefixes": [CANARIES_PREFIX]},
+                }
+            ],
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         accounts = spec.gcp_service_accounts

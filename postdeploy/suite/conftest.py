@@ -32,7 +32,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the deployed stack's outputs (`pulumi stack output --json --show-secrets`, mode 0600)",
     )
     group.addoption("--canaries", type=int, default=10, help="canary alerts to produce")
-    group.addoption("--canary-topic", help="topic for the canaries (default: the first alert topic)")
     group.addoption(
         "--delivery-timeout", type=float, default=60.0, help="seconds for every broker to read every canary"
     )
@@ -107,9 +106,12 @@ def canaries(
     if not outputs.users_with_role("producer"):
         pytest.skip(
             "the stack has no producer of its own (at USDF phalanx's prompt processing writes the alert "
-            "topics): no canary is written into another owner's production topic"
+            "topics): no canary is written into another owner's topics"
         )
-    topic: str = request.config.getoption("canary_topic") or outputs.alert_topics[0]
+    canary_topics = outputs.topics_with_role("canary")
+    if not canary_topics:
+        pytest.skip("the stack declares no canary topic: no canary is written into an alert topic")
+    (topic,) = canary_topics
     count: int = request.config.getoption("canaries")
     timeout: float = request.config.getoption("delivery_timeout")
     first_id = first_canary_id()

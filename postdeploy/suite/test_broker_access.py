@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import OFFSET_END, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
@@ -44,11 +44,38 @@ def _first_consumer_error(outputs: StackOutputs, user: str, group: str, topic: s
         delete_group(outputs, user, group)
 
 
+def readable(outputs: StackOutputs) -> list[str]:
+    """What every broker may read: the alert topics and the canary topic."""
+    return [*outputs.alert_topics, *outputs.topics_with_role("canary")]
+
+
 def test_broker_authenticates_and_lists_the_alert_topics(outputs: StackOutputs, broker_user: str) -> None:
     metadata = admin(outputs, broker_user).list_topics(timeout=30)
-    for topic in outputs.alert_topics:
+    for topic in readable(outputs):
         assert topic in metadata.topics, f"{broker_user} does not see {topic}"
         assert metadata.topics[topic].error is None, metadata.topics[topic].error
+
+
+def test_broker_fetches_from_every_alert_topic(outputs: StackOutputs, broker_user: str, run_id: str) -> None:
+    """The production topics are proven readable without writing to them (the canaries travel the
+    canary topic): a fetch at every partition's end, assigned, so no group is made or committed."""
+    for topic in outputs.alert_topics:
+        client = consumer(
+            outputs, broker_user, f"{broker_user}-postdeploy-{run_id}-fetch", **{"enable.partition.eof": True}
+        )
+        try:
+            pending = set(range(outputs.topics[topic].partitions))
+            client.assign([TopicPartition(topic, partition, OFFSET_END) for partition in pending])
+            deadline = time.monotonic() + 30
+            while pending and time.monotonic() < deadline:
+                for message in client.consume(100, timeout=1.0):
+                    error = message.error()
+                    if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                        pytest.fail(f"{broker_user} fetching {topic}: {error}")
+                    pending.discard(message.partition())
+            assert not pending, f"{broker_user}: no fetch answered for {topic} partitions {sorted(pending)}"
+        finally:
+            client.close()
 
 
 def test_broker_wrong_password_is_refused(outputs: StackOutputs, broker_user: str) -> None:
@@ -76,9 +103,9 @@ def test_broker_cannot_produce(outputs: StackOutputs, broker_user: str, factory:
 def test_broker_cannot_read_topics_it_was_not_granted(
     outputs: StackOutputs, broker_user: str, run_id: str
 ) -> None:
-    others = [t for t in outputs.topics if t not in outputs.alert_topics]
+    others = [t for t in outputs.topics if t not in readable(outputs)]
     if not others:
-        pytest.skip("the stack declares no topic besides the alert topics")
+        pytest.skip("the stack declares no topic besides the brokers' own")
     for topic in others:
         code = _first_consumer_error(outputs, broker_user, f"{broker_user}-postdeploy-{run_id}-probe", topic)
         assert code == KafkaError.TOPIC_AUTHORIZATION_FAILED, f"{broker_user} reading {topic}: {code}"

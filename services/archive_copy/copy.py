@@ -22,10 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from alertdist_common.layout import ALERTS_PREFIX, FLAT_PREFIX, SCHEMAS_PREFIX
 from services.common.storage import (
-    ALERTS_PREFIX,
-    FLAT_PREFIX,
-    SCHEMAS_PREFIX,
     ObjectInfo,
     ObjectStore,
     StoreUnavailableError,

@@ -2,7 +2,7 @@
 
 Settings: ALERTDIST_KAFKA_* (its own SCRAM user), ALERTDIST_REGISTRY_URL, ALERTDIST_ARCHIVE_BACKEND,
 ALERTDIST_ARCHIVE_BUCKET, ALERTDIST_S3_ENDPOINT / AWS_* or STORAGE_EMULATOR_HOST, ALERTDIST_TOPICS,
-ALERTDIST_DEAD_LETTER_TOPIC.
+ALERTDIST_CANARY_TOPIC, ALERTDIST_DEAD_LETTER_TOPIC.
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--topics", default=os.environ.get("ALERTDIST_TOPICS", "alerts-simulated,lsst-alerts-v11")
     )
     parser.add_argument(
+        "--canary-topic",
+        default=os.environ.get("ALERTDIST_CANARY_TOPIC", ""),
+        help="the post-deploy suite's canaries, archived apart from the alerts (none if empty)",
+    )
+    parser.add_argument(
         "--dead-letter-topic",
         default=os.environ.get("ALERTDIST_DEAD_LETTER_TOPIC", "alert-archive-dead-letter"),
     )
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         gzip_level=args.gzip_level,
         group=args.group,
         max_poll_interval_s=args.max_poll_interval,
+        canary_topic=args.canary_topic or None,
     )
     collector = IngestCollector()
     if args.metrics_port:

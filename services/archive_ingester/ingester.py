@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from alertdist_common.kafka import KafkaSettings
+from alertdist_common.layout import SCHEMAS_PREFIX
 from services.common.registry import RegistrySchemas, RegistryUnavailableError, UnknownSchemaError
 from services.common.storage import (
-    SCHEMAS_PREFIX,
     ArchiveStores,
     StoreUnavailableError,
     alert_key,
+    canary_key,
     compress_alert,
     schema_key,
     stored_metadata,
@@ -90,8 +91,10 @@ class ArchiveIngester:
         gzip_level: int = 1,
         group: str = DEFAULT_GROUP,
         max_poll_interval_s: float = 300.0,
+        canary_topic: str | None = None,
     ) -> None:
-        self.topics = topics
+        self.topics = topics + ([canary_topic] if canary_topic else [])
+        self.canary_topic = canary_topic
         self.group = group
         self.dead_letter_topic = dead_letter_topic
         self.stores = stores
@@ -141,7 +144,11 @@ class ArchiveIngester:
                 dia_source_id = alert["diaSourceId"]
                 if not isinstance(dia_source_id, int):
                     raise WireFormatError("alert has no integer diaSourceId")
-                key = alert_key(dia_source_id)
+                key = (
+                    canary_key(dia_source_id)
+                    if message.topic() == self.canary_topic
+                    else alert_key(dia_source_id)
+                )
             except (WireFormatError, UnknownSchemaError, KeyError, ValueError) as exc:
                 plan.dead_letters.append(DeadLetter(message, f"{type(exc).__name__}: {exc}"))
                 continue

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -34,6 +34,7 @@ from services.common.storage import (
     ObjectStore,
     StoreUnavailableError,
     alert_keys_to_read,
+    canary_keys_to_read,
     schema_key,
     schema_keys_to_read,
 )
@@ -62,9 +63,12 @@ async def first_stored(bucket: ObjectStore, keys: tuple[str, ...]) -> tuple[str,
     return None
 
 
-async def stored_alert(bucket: ObjectStore, dia_source_id: int) -> bytes | None:
-    """The alert as both alert routes serve it, or None if it is not archived."""
-    found = await first_stored(bucket, alert_keys_to_read(dia_source_id))
+KeysToRead = Callable[[int], tuple[str, ...]]
+
+
+async def stored_alert(bucket: ObjectStore, dia_source_id: int, keys: KeysToRead) -> bytes | None:
+    """The alert as the single and the bulk routes serve it, or None if it is not archived."""
+    found = await first_stored(bucket, keys(dia_source_id))
     return None if found is None else gzipped(*found)
 
 
@@ -83,60 +87,54 @@ async def health(request: Request) -> Health:
     return Health(status="ok", store="reachable")
 
 
-@router.get(
-    "/v1/alerts/{dia_source_id}",
-    response_class=Response,
-    responses={
-        200: {
-            "content": {ALERT_RESPONSE_TYPE: {}},
-            "description": "The alert as stored: gzip of its Confluent-framed Avro (gzip.decompress it)",
-        },
-        400: {"model": Problem},
-        404: {"model": Problem},
-        503: {"model": Problem},
+ALERT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {ALERT_RESPONSE_TYPE: {}},
+        "description": "The alert as stored: gzip of its Confluent-framed Avro (gzip.decompress it)",
     },
-)
-async def alert(
-    request: Request,
-    dia_source_id: Annotated[str, id_parameter("the alert's diaSourceId", INT64_MAX)],
-    if_none_match: Annotated[str | None, Header()] = None,
+    400: {"model": Problem},
+    404: {"model": Problem},
+    503: {"model": Problem},
+}
+BULK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {BULK_MEDIA_TYPE: {}},
+        "description": (
+            "One record per requested id, in request order: the diaSourceId as a big-endian "
+            "int64, the alert's length as a big-endian uint32 (0: not in the archive), then "
+            "the alert, byte for byte as the single route returns it. The answer streams; one "
+            "that ends mid-record was cut short (the store failed): ask again for the ids not "
+            "received."
+        ),
+    },
+    400: {"model": Problem},
+    503: {"model": Problem},
+}
+DiaSourceId = Annotated[str, id_parameter("the alert's diaSourceId", INT64_MAX)]
+
+
+async def one_alert(
+    request: Request, dia_source_id: str, if_none_match: str | None, keys: KeysToRead, what: str
 ) -> Response:
     found = parse_id(dia_source_id, "diaSourceId")
-    data = await stored_alert(stores(request).alerts, found)
+    data = await stored_alert(stores(request).alerts, found, keys)
     if data is None:
-        raise HTTPException(404, f"no alert with diaSourceId {found}")
+        raise HTTPException(404, f"no {what} with diaSourceId {found}")
     return cacheable(data, ALERT_RESPONSE_TYPE, if_none_match)
 
 
-@router.post(
-    "/v1/bulk/alerts",
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {BULK_MEDIA_TYPE: {}},
-            "description": (
-                "One record per requested id, in request order: the diaSourceId as a big-endian "
-                "int64, the alert's length as a big-endian uint32 (0: not in the archive), then "
-                "the alert, byte for byte as GET /v1/alerts/{dia_source_id} returns it. The "
-                "answer streams; one that ends mid-record was cut short (the store failed): "
-                "ask again for the ids not received."
-            ),
-        },
-        400: {"model": Problem},
-        503: {"model": Problem},
-    },
-)
-async def alerts_in_bulk(request: Request, body: BulkRequest) -> StreamingResponse:
-    """Many alerts in one request: up to 1,000 diaSourceIds, for backfills."""
+async def many_alerts(request: Request, body: BulkRequest, keys: KeysToRead) -> StreamingResponse:
     ids, bucket = body.ids, stores(request).alerts
-    first = await stored_alert(bucket, ids[0])  # an unreachable store is still a 503 here
+    first = await stored_alert(bucket, ids[0], keys)  # an unreachable store is still a 503 here
 
     async def records() -> AsyncIterator[bytes]:
         pending: deque[tuple[int, asyncio.Task[bytes | None]]] = deque()
         try:
             yield frame(ids[0], first)
             for dia_source_id in ids[1:]:
-                pending.append((dia_source_id, asyncio.ensure_future(stored_alert(bucket, dia_source_id))))
+                pending.append(
+                    (dia_source_id, asyncio.ensure_future(stored_alert(bucket, dia_source_id, keys)))
+                )
                 if len(pending) >= BULK_IN_FLIGHT:
                     done_id, task = pending.popleft()
                     yield frame(done_id, await task)
@@ -148,6 +146,33 @@ async def alerts_in_bulk(request: Request, body: BulkRequest) -> StreamingRespon
                 task.cancel()
 
     return StreamingResponse(records(), media_type=BULK_MEDIA_TYPE)
+
+
+@router.get("/v1/alerts/{dia_source_id}", response_class=Response, responses=ALERT_RESPONSES)
+async def alert(
+    request: Request, dia_source_id: DiaSourceId, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    return await one_alert(request, dia_source_id, if_none_match, alert_keys_to_read, "alert")
+
+
+@router.post("/v1/bulk/alerts", response_class=StreamingResponse, responses=BULK_RESPONSES)
+async def alerts_in_bulk(request: Request, body: BulkRequest) -> StreamingResponse:
+    """Many alerts in one request: up to 1,000 diaSourceIds, for backfills."""
+    return await many_alerts(request, body, alert_keys_to_read)
+
+
+@router.get("/v1/canaries/{dia_source_id}", response_class=Response, responses=ALERT_RESPONSES)
+async def canary(
+    request: Request, dia_source_id: DiaSourceId, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """A canary of the post-deploy suite (the stack's canary topic), kept apart from the alerts."""
+    return await one_alert(request, dia_source_id, if_none_match, canary_keys_to_read, "canary")
+
+
+@router.post("/v1/bulk/canaries", response_class=StreamingResponse, responses=BULK_RESPONSES)
+async def canaries_in_bulk(request: Request, body: BulkRequest) -> StreamingResponse:
+    """Many canaries in one request, as the alerts' bulk route."""
+    return await many_alerts(request, body, canary_keys_to_read)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from isal import igzip
 
+from alertdist_common.layout import ALERTS_PREFIX, CANARIES_PREFIX, FLAT_PREFIX, SCHEMAS_PREFIX
 from services.common.settings import ArchiveSettings
 
 if TYPE_CHECKING:
@@ -34,28 +35,21 @@ def compress_alert(data: bytes, level: int = 1) -> bytes:
     return compressed
 
 
-# The archive layout is Rubin's alert database's (lsst-dm/alert_database_ingester and
-# alert_database_server, alertingest/storage.py and alertdb/storage.py, VERSION = "v2"): an alert at
-# v2/alerts/<first 6 digits of its diaSourceId>/<diaSourceId>.avro.gz (a prefix per id range
-# spreads the object store's load), a schema as its bare Avro JSON at v2/schemas/<id>.json, in a
-# bucket of its own or beside the alerts. What this archive wrote before is read too: the flat
-# v1/alerts/<id>.avro.gz and v1/schemas/<id>.json (the registry's answer), and, as Rubin's server
-# does, an uncompressed v2 .avro where no .gz exists.
-ALERTS_PREFIX = "v2/alerts/"
-SCHEMAS_PREFIX = "v2/schemas/"
-FLAT_PREFIX = "v1/"
-
-
 def _non_negative(value: int, what: str) -> int:
     if value < 0:
         raise ValueError(f"{what} {value} is negative")
     return value
 
 
-def alert_key(dia_source_id: int) -> str:
+def alert_key(dia_source_id: int, prefix: str = ALERTS_PREFIX) -> str:
     """Where the ingester writes an alert: gzipped Confluent-framed Avro."""
     digits = str(_non_negative(dia_source_id, "diaSourceId"))
-    return f"{ALERTS_PREFIX}{digits[:6]}/{digits}.avro.gz"
+    return f"{prefix}{digits[:6]}/{digits}.avro.gz"
+
+
+def canary_key(dia_source_id: int) -> str:
+    """Where the ingester writes a canary of the post-deploy suite: as an alert, under its own prefix."""
+    return alert_key(dia_source_id, CANARIES_PREFIX)
 
 
 def alert_keys_to_read(dia_source_id: int) -> tuple[str, str, str]:
@@ -63,6 +57,11 @@ def alert_keys_to_read(dia_source_id: int) -> tuple[str, str, str]:
     uncompressed fallback, the flat layout written before."""
     gz = alert_key(dia_source_id)
     return gz, gz.removesuffix(".gz"), f"{FLAT_PREFIX}alerts/{dia_source_id}.avro.gz"
+
+
+def canary_keys_to_read(dia_source_id: int) -> tuple[str]:
+    """Where a canary is: written by this ingester only, in one layout."""
+    return (canary_key(dia_source_id),)
 
 
 def is_compressed(key: str) -> bool:
@@ -81,7 +80,7 @@ def schema_keys_to_read(schema_id: int) -> tuple[str, str]:
 
 def stored_metadata(key: str) -> tuple[str, str | None]:
     """Content type and encoding of an archive object, from its place in the layout."""
-    if key.startswith((ALERTS_PREFIX, f"{FLAT_PREFIX}alerts/")):
+    if key.startswith((ALERTS_PREFIX, CANARIES_PREFIX, f"{FLAT_PREFIX}alerts/")):
         if key.endswith(".avro.gz"):
             return ALERT_CONTENT_TYPE, "gzip"
         if key.endswith(".avro"):

@@ -26,6 +26,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.layout import ALERTS_PREFIX
 from infra.providers.kafka_admin import exact_filter
 from localfacility import objectstore
 from localfacility.deploy import LocalDeployment
@@ -33,7 +34,7 @@ from localfacility.facility import LocalFacility
 from localfacility.ports import free_port
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
-from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
+from services.common.storage import ObjectStore, alert_key
 from services.common.wire import decode
 
 from .archives import separate_archive_on

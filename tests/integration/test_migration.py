@@ -31,6 +31,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.layout import ALERTS_PREFIX
 from alertdist_common.schemas import available_versions, schema_id
 from localfacility import ingress, objectstore, registry
 from localfacility.credentials import REGISTRY_ADMIN_USER
@@ -39,7 +40,7 @@ from localfacility.facility import LocalFacility
 from localfacility.ports import free_port
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT, FacilitySettings
-from services.common.storage import ALERTS_PREFIX, ObjectStore, alert_key
+from services.common.storage import ObjectStore, alert_key
 
 from .archives import separate_archive_on
 from .kafka_helpers import admin

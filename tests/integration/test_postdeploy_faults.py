@@ -23,6 +23,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
+from alertdist_common.layout import ALERTS_PREFIX, CANARIES_PREFIX
 from alertdist_common.outputs import StackOutputs
 from alertdist_common.schemas import available_versions, schema_id
 from localfacility import registry
@@ -31,9 +32,10 @@ from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.services import ArchiveServices
 from localfacility.settings import PROJECT_ROOT
+from postdeploy.suite.canary import CANARY_ID_BASE
 from postdeploy.suite.clients import delete_group
 
-from .kafka_helpers import admin
+from .kafka_helpers import admin, end_offsets
 from .test_services import kafka_settings
 
 QUICK = ["--canaries", "3", "--delivery-timeout", "15", "--archive-timeout", "15"]
@@ -72,31 +74,57 @@ def test_every_check_passes_on_the_deployed_stack(
     facility: LocalFacility, outputs_file: Path, tmp_path: Path
 ) -> None:
     """The whole suite with its defaults (10 canaries, 60 s delivery), as after every `pulumi up`:
-    a check per broker, topic, schema id and listener, every one passed."""
+    a check per broker, topic, schema id and listener, every one passed. Its canaries travel the
+    canary topic and the archive's canary prefix: the alert topics gain no message and the
+    production prefix no object, so they hold only what the producer streamed."""
+    outputs = StackOutputs.from_file(outputs_file)
+    (canary_topic,) = outputs.topics_with_role("canary")
+    store = ArchiveServices(LocalDeployment(facility)).store()
+    canary_ids = f"{str(CANARY_ID_BASE)[:6]}/"  # where canary-range ids would land under a prefix
+
+    def archived(prefix: str) -> set[str]:
+        return {info.key for info in store.objects(prefix + canary_ids)}
+
+    offsets_before = end_offsets(facility, [*outputs.alert_topics, canary_topic])
+    archived_before = archived(ALERTS_PREFIX), archived(CANARIES_PREFIX)
     passed, failed = run_suite(outputs_file, tmp_path)
     assert failed == set()
-    brokers = StackOutputs.from_file(outputs_file).users_with_role("community-broker")
+    brokers = outputs.users_with_role("community-broker")
     assert {f"test_broker_receives_every_canary[{user}]" for user in brokers} <= passed
+    assert {f"test_broker_fetches_from_every_alert_topic[{user}]" for user in brokers} <= passed
     assert "test_every_canary_is_archived_byte_identical" in passed
     assert (tmp_path / "summary.txt").read_text().startswith(f"post-deploy checks: {len(passed)} of ")
+    offsets_after = end_offsets(facility, [*outputs.alert_topics, canary_topic])
+    grew = {topic: 0 for topic in [*outputs.alert_topics, canary_topic]}
+    for (topic, partition), end in offsets_after.items():
+        grew[topic] += end - offsets_before.get((topic, partition), 0)
+    assert grew == {**dict.fromkeys(outputs.alert_topics, 0), canary_topic: 10}
+    assert archived(ALERTS_PREFIX) == archived_before[0]
+    assert len(archived(CANARIES_PREFIX) - archived_before[1]) == 10
 
 
 def test_a_removed_broker_acl_fails_that_brokers_checks(
     facility: LocalFacility, outputs_file: Path, tmp_path: Path
 ) -> None:
+    """Lasair's read of an alert topic and of the canary topic taken away: its fetch and its
+    canary checks fail, and no other broker's."""
     client = admin(facility)
-    read_grant = AclBindingFilter(
-        ResourceType.TOPIC,
-        "alerts-simulated",
-        ResourcePatternType.LITERAL,
-        "User:lasair-local",
-        "*",
-        AclOperation.READ,
-        AclPermissionType.ALLOW,
-    )
-    for future in client.delete_acls([read_grant]).values():
+    read_grants = [
+        AclBindingFilter(
+            ResourceType.TOPIC,
+            topic,
+            ResourcePatternType.LITERAL,
+            "User:lasair-local",
+            "*",
+            AclOperation.READ,
+            AclPermissionType.ALLOW,
+        )
+        for topic in ("alerts-simulated", "alerts-canary")
+    ]
+    for future in client.delete_acls(read_grants).values():
         assert len(future.result(timeout=30)) == 1
     failed = failed_checks(outputs_file, tmp_path)
+    assert "test_broker_fetches_from_every_alert_topic[lasair-local]" in failed
     assert "test_broker_receives_every_canary[lasair-local]" in failed
     assert all("lasair-local" in name for name in failed), failed
 

@@ -37,6 +37,7 @@ class ArchivedTopics:
 
     alert_topics: list[str]
     dead_letter_topic: str | None
+    canary_topic: str | None = None
 
 
 def _store_env(spec: ArchiveSpec, address: ClusterAddress, s3_secret: str) -> list[dict[str, Any]]:
@@ -70,6 +71,7 @@ def archive_ingester(
             "ALERTDIST_KAFKA_PASSWORD", password_secret_name(address.users.archive_ingester), PASSWORD_KEY
         ),
         {"name": "ALERTDIST_TOPICS", "value": ",".join(topics.alert_topics)},
+        {"name": "ALERTDIST_CANARY_TOPIC", "value": topics.canary_topic or ""},
         {"name": "ALERTDIST_DEAD_LETTER_TOPIC", "value": topics.dead_letter_topic or ""},
     ]
     args = service_args("archive_ingester")

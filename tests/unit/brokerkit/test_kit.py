@@ -26,7 +26,7 @@ from brokerkit.kit import (
 BROKERS = ("alerce", "fink", "lasair")
 
 
-def outputs(tmp_path: Path, tls: bool = True) -> StackOutputs:
+def outputs(tmp_path: Path, tls: bool = True, topics: dict[str, object] | None = None) -> StackOutputs:
     ca = tmp_path / "ca-source.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     users = {f"{broker}-usdf": "community-broker" for broker in BROKERS} | {"alert-producer": "producer"}
@@ -41,7 +41,7 @@ def outputs(tmp_path: Path, tls: bool = True) -> StackOutputs:
             "registryUrl": "https://usdf-rsp.slac.stanford.edu/schema-registry",
             "archiveUrl": "https://usdf-rsp.slac.stanford.edu/alert-archive",
             "alertTopics": ["lsst-alerts-v11"],
-            "topics": {},
+            "topics": topics or {},
             "users": users,
             "passwords": {user: f"secret-of-{user}" for user in users},
             "clientFloor": {"librdkafka": "2.6.1", "javaClient": "2.1"},
@@ -125,3 +125,24 @@ def test_the_command_writes_a_kit_for_every_broker(tmp_path: Path) -> None:
     assert sorted(path.name for path in (tmp_path / "kits").iterdir()) == list(BROKERS)
     assert read_kit(tmp_path / "kits" / "alerce")[1] == "secret-of-alerce-usdf"
     assert kit_main(["--stack-outputs", str(saved), "--broker", "nobody", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_kit_names_the_canary_topic_where_the_stack_has_one(tmp_path: Path) -> None:
+    """A broker may read the post-deploy canaries' topic, and its rules say those are no survey alerts."""
+    without = kit_for(outputs(tmp_path), "fink")
+    assert without.canary_topic is None
+    assert "canar" not in without.rules()[0]
+    topic = {
+        "role": "canary",
+        "partitions": 1,
+        "replicationFactor": 3,
+        "minInsyncReplicas": 2,
+        "retentionMs": 1,
+        "retentionBytes": 1,
+        "maxMessageBytes": 1,
+        "timestampType": "LogAppendTime",
+    }
+    kit = kit_for(outputs(tmp_path, topics={"alerts-canary": topic}), "fink")
+    assert kit.canary_topic == "alerts-canary"
+    assert "alerts-canary" in kit.rules()[0]
+    assert "not survey alerts" in kit.rules()[0]

@@ -150,6 +150,12 @@ def test_local_needs_endpoints() -> None:
         (lambda v: v.__setitem__("brokers", ["Fink!"]), "pattern"),
         (lambda v: v.__setitem__("topics", [t for t in v["topics"] if t["role"] != "alerts"]), "alert topic"),
         (lambda v: v["topics"][0].__setitem__("name", "bad topic"), "pattern"),
+        (
+            lambda v: v["topics"].extend(
+                {"name": n, "role": "canary", "partitions": 1, "retentionBytes": 1} for n in ("c1", "c2")
+            ),
+            "at most one canary topic",
+        ),
         (lambda v: v["kafka"]["brokerStorage"].__setitem__("size", "lots"), "pattern"),
     ],
 )

@@ -68,9 +68,10 @@ def dynamic(run: ProgramRun, key: str) -> list[Registered]:
 
 
 def expected_broker_grants(stack: str) -> set[Grant]:
-    """Written out from the issue: read the alert topics, own the groups prefixed by the username."""
+    """Written out from the issue: read the alert topics and the canary topic, own the groups
+    prefixed by the username."""
     config = load_stack(stack)
-    alert_topics = [t.name for t in config.topics if t.role.value == "alerts"]
+    alert_topics = [t.name for t in config.topics if t.role.value in ("alerts", "canary")]
     expected: set[Grant] = set()
     for broker in ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle"):
         user = f"{broker}-{config.facility.value}"
@@ -97,6 +98,7 @@ def test_service_users_are_least_privilege(stack: str) -> None:
     run = program(stack)
     config = load_stack(stack)
     alert_topics = {t.name for t in config.topics if t.role.value == "alerts"}
+    canary_topics = {t.name for t in config.topics if t.role.value == "canary"}
     by_user: dict[str, set[Grant]] = {}
     for grant in grants(run):
         by_user.setdefault(grant[0].removeprefix("User:"), set()).add(grant)
@@ -106,7 +108,7 @@ def test_service_users_are_least_privilege(stack: str) -> None:
     assert {(g[1], g[2], g[4]) for g in producer} == (
         set()  # the facility's other owner runs the producer: no user may write its topics here
         if owned and owned.producer
-        else {("Topic", topic, op) for topic in alert_topics for op in ("Write", "Describe")}
+        else {("Topic", topic, op) for topic in alert_topics | canary_topics for op in ("Write", "Describe")}
     )
     ingester_name = names.archive_ingester
     ingester = by_user.pop(ingester_name)
@@ -139,7 +141,7 @@ def test_facilities_replicate_three_ways_with_two_in_sync(stack: str) -> None:
     assert {name: (t["replicationFactor"], t["minInsyncReplicas"]) for name, t in outputs.items()} == {
         name: (3, 2) for name in outputs
     }
-    alert_topics = [t for t in topics if t.inputs["spec"]["topicName"].startswith(("alerts-", "lsst-alerts"))]
+    alert_topics = [t for t in topics if t.inputs["spec"]["topicName"] in run.outputs["alertTopics"]]
     assert all(t.inputs["spec"]["partitions"] == 45 for t in alert_topics)
     assert all(t.inputs["spec"]["config"]["message.timestamp.type"] == "LogAppendTime" for t in alert_topics)
     assert all(outputs[name]["partitions"] == 45 for name in run.outputs["alertTopics"])

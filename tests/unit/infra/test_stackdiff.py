@@ -63,9 +63,11 @@ def test_idf_to_usdf_differs_only_where_config_does() -> None:
         "kubernetes:core/v1:Secret secret-archive-ingester-s3-credentials",
         "kubernetes:core/v1:Secret secret-archive-server-s3-credentials",
     ]
-    # the topics: the dead-letter topic is declared by both, the alert topics only by idf
+    # the topics: the dead-letter topic is declared by both, the alert topics only by idf, and so is
+    # the canary topic (usdf has no producer of its own to write canaries)
     topics = [key for key in diff.only_in_source + diff.only_in_target if "KafkaTopic" in key]
     assert sorted(topics) == [
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-alerts-canary",
         "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-alerts-simulated",
         "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-lsst-alerts-v11",
         "kubernetes:kafka.strimzi.io/v1:KafkaTopic kafkatopic-schemas",

@@ -20,7 +20,7 @@ from alertdist_common.kafka import KafkaSettings
 from services.archive_ingester import ingester as ingester_module
 from services.archive_ingester.ingester import ArchiveIngester
 from services.common.registry import RegisteredSchema, RegistryUnavailableError, UnknownSchemaError
-from services.common.storage import ArchiveStores, alert_key, schema_key
+from services.common.storage import ArchiveStores, alert_key, canary_key, schema_key
 from services.common.wire import encode
 from tests.unit.services.memory_store import MemoryStore
 
@@ -153,6 +153,7 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
         ArchiveStores(store, store),
         registry,
         writers=4,
+        canary_topic="canaries",
     )
     yield Rig(ingester, store, registry, consumer, producer)
     ingester.close()
@@ -180,6 +181,15 @@ def test_a_batch_is_written_then_committed_past_its_last_offset_per_partition(ri
     assert committed(rig.consumer) == {0: 12, 1: 8}
     assert rig.ingester.stats.alerts == 3
     assert rig.ingester.stats.schemas == 1
+
+
+def test_canaries_are_archived_under_their_own_prefix_and_alerts_never_are(rig: Rig) -> None:
+    """The canary topic's alerts go to v2/canaries/, so the production prefix holds survey alerts only."""
+    canary = FakeMessage(encode({"diaSourceId": 2}, PARSED, SCHEMA_ID), 5, _topic="canaries")
+    assert rig.ingester.topics == ["alerts", "canaries"]
+    assert rig.ingester.process([alert(1, 10), canary], threading.Event())
+    assert set(rig.store.blobs) == {alert_key(1), canary_key(2), schema_key(SCHEMA_ID)}
+    assert canary_key(2).startswith("v2/canaries/")
 
 
 def test_the_schema_is_written_once_over_batches(rig: Rig) -> None:

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from alertdist_common.bulk import BULK_MEDIA_TYPE, frame, read_frames
 from services.archive_server.api import BULK_IN_FLIGHT, BULK_MAX_IDS
 from services.archive_server.app import create_app
-from services.common.storage import alert_key, alert_keys_to_read, schema_key
+from services.common.storage import alert_key, alert_keys_to_read, canary_key, schema_key
 
 from .memory_store import MemoryStore
 
@@ -123,6 +123,8 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
         "/v1/health",
         "/v1/alerts/{dia_source_id}",
         "/v1/bulk/alerts",
+        "/v1/canaries/{dia_source_id}",
+        "/v1/bulk/canaries",
         "/v1/schemas/{schema_id}",
     }
     bulk = paths["/v1/bulk/alerts"]["post"]
@@ -206,3 +208,17 @@ def test_requests_are_counted_by_route_template_not_raw_path(store: MemoryStore)
         )
         == 3
     )
+
+
+def test_canaries_are_served_from_their_own_prefix_only(client: TestClient, store: MemoryStore) -> None:
+    """A canary is not an alert and an alert is not a canary: each route reads its own prefix."""
+    store.put(canary_key(9_000_000_000_000_000_010), gzip.compress(b"\x00canary"), "x", "gzip")
+    canary = client.get("/v1/canaries/9000000000000000010")
+    assert canary.status_code == 200
+    assert gzip.decompress(canary.content) == b"\x00canary"
+    assert client.get("/v1/alerts/9000000000000000010").status_code == 404
+    missing = client.get("/v1/canaries/123")  # an alert's id
+    assert missing.status_code == 404
+    assert "no canary with diaSourceId 123" in missing.text
+    bulk = client.post("/v1/bulk/canaries", json={"ids": [9_000_000_000_000_000_010, 123]})
+    assert read_frames(bulk.content) == [(9_000_000_000_000_000_010, canary.content), (123, None)]

@@ -68,7 +68,7 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
         read_write=S3Credentials(pulumi.Output.secret("rw-access"), pulumi.Output.secret("rw-secret")),
         read_only=S3Credentials(pulumi.Output.secret("ro-access"), pulumi.Output.secret("ro-secret")),
     )
-    topics = ArchivedTopics(alert_topics=["a", "b"], dead_letter_topic="dead")
+    topics = ArchivedTopics(alert_topics=["a", "b"], dead_letter_topic="dead", canary_topic="canaries")
     archive = AlertArchive("archive", spec, IMAGE, ADDRESS, topics, keys, depends_on=[])
 
     def check(_: object) -> None:
@@ -76,6 +76,7 @@ def test_s3_archive_reads_its_keys_from_a_secret(mocks: RecordingMocks) -> pulum
         env = {e["name"]: e for e in ingester["env"]}  # type: ignore[attr-defined]
         assert env["ALERTDIST_TOPICS"]["value"] == "a,b"
         assert env["ALERTDIST_DEAD_LETTER_TOPIC"]["value"] == "dead"
+        assert env["ALERTDIST_CANARY_TOPIC"]["value"] == "canaries"
         server = _container(mocks, "archive-server")
         # each service reads its own keys: the server only the facility's read-only pair
         for container, secret in (

@@ -35,6 +35,10 @@ def test_idf_gets_a_protected_gcs_bucket_and_workload_identity(mocks: RecordingM
         (bucket,) = [a for a in mocks.declared if a.typ == "gcp:storage/bucket:Bucket"]
         assert bucket.inputs["name"] == "rubin-alert-archive-idf"
         assert bucket.inputs["publicAccessPrevention"] == "enforced"
+        # only the canaries expire, after a week
+        (rule,) = bucket.inputs["lifecycleRules"]
+        assert rule["action"] == {"type": "Delete"}
+        assert rule["condition"] == {"age": 7, "matchesPrefixes": ["v2/canaries/"]}
         roles = {
             a.inputs["member"]: a.inputs["role"]
             for a in mocks.declared
