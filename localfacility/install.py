@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
@@ -246,14 +247,10 @@ def install_kwok(settings: FacilitySettings) -> bool:
     return built
 
 
-# Strimzi's operators the tests run (localfacility.strimzi), by release, with the Kafka versions
-# whose configuration model the cluster operator needs (it validates a Kafka against the model of
-# the version it names): each facility stack's own (a unit test pins them to the stacks).
-STRIMZI_RELEASES = {"1.2.0": ("4.2.0",)}
 STRIMZI_OPERATORS = ("cluster-operator", "user-operator", "topic-operator")
 # The build flags measured in ../shared/strimzi/README.md: Java 21+ with annotation processing
 # forced on and two plugin versions raised (else the api module's CRD generator fails); checks
-# skipped; 1.2.0's test-scope strimzi-test-container 0.116.0 is not on Maven Central.
+# skipped.
 STRIMZI_MAVEN_FLAGS = (
     "-B",
     "-q",
@@ -265,15 +262,44 @@ STRIMZI_MAVEN_FLAGS = (
     "-Dmaven.compiler.proc=full",
     "-Dlombok.version=1.18.42",
     "-Dmaven.compiler.version=3.13.0",
-    "-Dstrimzi-test-container.version=0.115.0",
-    # fabric8 7.8.0's openshift-client-api and openshift-model (the cluster operator's) are not
-    # served by Maven Central here (404 on 2026-12-03; 7.7.0 is its newest): the whole build takes
-    # 7.7.0, one fabric8 for all three operators.
-    *(
-        f"-Dfabric8.{name}.version=7.7.0"
-        for name in ("kubernetes-client", "openshift-client", "kubernetes-model", "zjsonpatch")
-    ),
 )
+
+
+@dataclass(frozen=True)
+class StrimziRelease:
+    """What the tests build and run of one Strimzi release (localfacility.strimzi): its operators,
+    the Kafka versions whose configuration model its cluster operator validates a Kafka against,
+    and the Maven flags its own build needs beyond STRIMZI_MAVEN_FLAGS."""
+
+    operators: tuple[str, ...]
+    kafka_models: tuple[str, ...] = ()
+    maven_flags: tuple[str, ...] = ()
+
+
+# Each facility stack's release (a unit test pins them to the stacks).
+STRIMZI_RELEASES = {
+    # idf runs its own Kafka: all three operators, and the model of the stack's Kafka version.
+    "1.2.0": StrimziRelease(
+        STRIMZI_OPERATORS,
+        ("4.2.0",),
+        (
+            # test-scope strimzi-test-container 0.116.0 is not on Maven Central
+            "-Dstrimzi-test-container.version=0.115.0",
+            # fabric8 7.8.0's openshift-client-api and openshift-model (the cluster operator's)
+            # are not served by Maven Central here (404 on 2026-12-03; 7.7.0 is its newest): the
+            # whole build takes 7.7.0, one fabric8 for all three operators.
+            *(
+                f"-Dfabric8.{name}.version=7.7.0"
+                for name in ("kubernetes-client", "openshift-client", "kubernetes-model", "zjsonpatch")
+            ),
+        ),
+    ),
+    # usdf's Kafka is phalanx's (Strimzi 0.51.0 runs it): the stack declares users and topics only,
+    # which the user and topic operators reconcile; 0.51.0's pom builds as it is.
+    "0.51.0": StrimziRelease(("user-operator", "topic-operator")),
+}
+
+
 # The cluster operator's test-only dependency on Strimzi's fault-injection connector
 # (io.strimzi.strimzi-test-connectors 0.1.0, 1.2.0 cluster-operator/pom.xml) is not on Maven
 # Central. Maven resolves test dependencies even when tests are skipped, so the build copy drops it;
@@ -313,14 +339,16 @@ def strimzi_dir(settings: FacilitySettings, release: str) -> Path:
 
 
 def install_strimzi(settings: FacilitySettings, release: str) -> bool:
-    """Strimzi's cluster, user and topic operators of `release`, built from its source archive with
-    Maven, and the Kafka configuration models of the versions STRIMZI_RELEASES names."""
+    """Strimzi's operators of `release`, built from its source archive with Maven, and the Kafka
+    configuration models its cluster operator needs (STRIMZI_RELEASES)."""
+    wanted = STRIMZI_RELEASES[release]
     archive = STRIMZI_SOURCES / f"strimzi-kafka-operator-{release}.tar.gz"
     target = strimzi_dir(settings, release)
     marker = target / ".sha256"
     if not archive.is_file():
         raise InstallError(f"{archive} not found: Strimzi's sources ({STRIMZI_SOURCES}/README.md)")
-    recipe = (*STRIMZI_RELEASES[release], *STRIMZI_MAVEN_FLAGS, _TEST_CONNECTORS.pattern, STRIMZI_BUILD)
+    flags = (*STRIMZI_MAVEN_FLAGS, *wanted.maven_flags)
+    recipe = (*wanted.operators, *wanted.kafka_models, *flags, _TEST_CONNECTORS.pattern, STRIMZI_BUILD)
     digest = _digest(archive) + " ".join(recipe)
     if marker.exists() and marker.read_text() == digest:
         return False
@@ -333,6 +361,7 @@ def install_strimzi(settings: FacilitySettings, release: str) -> bool:
     build.mkdir(parents=True)
     (target / "models").mkdir(parents=True)
     log = build.with_suffix(".log")
+    cluster = "cluster-operator" in wanted.operators
     with _step("strimzi", f"building Strimzi {release}'s operators from {archive.name} with Maven"):
         subprocess.run(["tar", "-xzf", str(archive), "-C", str(build), "--strip-components=1"], check=True)
         pom = build / "cluster-operator" / "pom.xml"
@@ -340,24 +369,26 @@ def install_strimzi(settings: FacilitySettings, release: str) -> bool:
 
         def maven(*goals: str) -> None:
             with log.open("a") as output:
-                argv = ["mvn", *STRIMZI_MAVEN_FLAGS, *goals]
+                argv = ["mvn", *flags, *goals]
                 done = subprocess.run(argv, cwd=build, env=env, stdout=output, stderr=output)
             if done.returncode:
                 raise InstallError(f"Strimzi {release}'s build failed: mvn {' '.join(goals)}; see {log}")
 
         # The user and topic operators with what they share with the cluster operator, installed
         # into the Maven repository (tests compiled, for the test jars the modules' poms name) ...
-        maven("-DskipTests", "install", "-pl", "config-model,user-operator,topic-operator", "-am")
-        for kafka in STRIMZI_RELEASES[release]:  # ... the generator's own profile, as its script runs it ...
+        modules = ",".join(["config-model"] * cluster + ["user-operator", "topic-operator"])
+        maven("-DskipTests", "install", "-pl", modules, "-am")
+        for kafka in wanted.kafka_models:  # ... the generator's own profile, as its script runs it ...
             model = target / "models" / f"kafka-{kafka}-config-model.json"
             profile = ("-Pgenerate-model", "-pl", "config-model-generator", "verify", "exec:java")
             maven(
                 "-DskipTests", *profile, f"-Dkafka-metadata-version={kafka}", f"-Dconfig-model-file={model}"
             )
-        maven("-Dmaven.test.skip=true", "package", "-pl", "cluster-operator")  # ... and the cluster operator
-        deployment = build / "packaging" / "install" / "cluster-operator" / STRIMZI_CO_DEPLOYMENT
-        (target / "cluster-operator.env.json").write_text(json.dumps(_literal_env(deployment), indent=2))
-        for operator in STRIMZI_OPERATORS:
+        if cluster:  # ... and the cluster operator
+            maven("-Dmaven.test.skip=true", "package", "-pl", "cluster-operator")
+            deployment = build / "packaging" / "install" / "cluster-operator" / STRIMZI_CO_DEPLOYMENT
+            (target / "cluster-operator.env.json").write_text(json.dumps(_literal_env(deployment), indent=2))
+        for operator in wanted.operators:
             built = build / operator / "target"
             shutil.copytree(built / "lib", target / operator / "lib")
             shutil.copyfile(

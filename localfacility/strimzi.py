@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from localfacility.install import STRIMZI_OPERATORS, java_home, strimzi_dir
+from localfacility.install import STRIMZI_RELEASES, java_home, strimzi_dir
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.process import ServiceSpec, Supervisor
 from localfacility.tls import write_private
@@ -80,9 +80,14 @@ class StrimziOperators:
     def supervisor(self) -> Supervisor:
         return Supervisor(pid_dir=self.home / "pids", log_dir=self.home / "logs")
 
+    @property
+    def operators(self) -> tuple[str, ...]:
+        """The release's operators the tests build (install.STRIMZI_RELEASES)."""
+        return STRIMZI_RELEASES[self.release].operators
+
     def up(self, *operators: str) -> None:
-        """Start the relays and the named operators (all three by default); wait until each says
-        it is ready."""
+        """Start the relays and the named operators (all the release's by default); wait until each
+        says it is ready."""
         (self.home / "relays").mkdir(parents=True, exist_ok=True)
         self._tmp_dir().mkdir(mode=0o700, exist_ok=True)
         for spec in self._relays():
@@ -90,7 +95,7 @@ class StrimziOperators:
                 self._socket(int(spec.name.removeprefix("relay-"))).unlink(missing_ok=True)
             self.supervisor.start(spec)
         specs = []
-        for operator in operators or STRIMZI_OPERATORS:
+        for operator in operators or self.operators:
             self._write_settings(operator)
             specs.append(self.spec(operator))
         launched = [(spec, self.supervisor.launch(spec)[0]) for spec in specs]  # side by side
@@ -99,9 +104,9 @@ class StrimziOperators:
 
     def down(self) -> list[str]:
         """Stop the operators and relays; their settings (the Kafka password among them) go too."""
-        specs = [self.spec(operator) for operator in STRIMZI_OPERATORS] + self._relays()
+        specs = [self.spec(operator) for operator in self.operators] + self._relays()
         stopped = [spec.name for spec in specs if self.supervisor.stop(spec)]
-        for path in (*(self._env_file(operator) for operator in STRIMZI_OPERATORS), self._jaas_file()):
+        for path in (*(self._env_file(operator) for operator in self.operators), self._jaas_file()):
             path.unlink(missing_ok=True)
         return stopped
 

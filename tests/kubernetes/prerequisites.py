@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from infra.config import KafkaClusterSpec
 from infra.prerequisites.components import RESTRICTED_NAMESPACE, strimzi_values
 from infra.stackfile import load_stack
 from localfacility.install import install_strimzi
@@ -59,15 +60,16 @@ def prerequisites_namespaces(kubernetes: LocalKubernetes, stack: str) -> None:
 def strimzi_operators(
     kubernetes: LocalKubernetes, settings: FacilitySettings, stack: str, kafka: KafkaAccess
 ) -> StrimziOperators:
-    """Strimzi's operators of the stack's release, built if need be, with its CRDs and namespaces
-    in the cluster, configured as the stack's prerequisites install them (the watched namespace,
-    the chart's extraEnvs): not started."""
+    """Strimzi's operators of the stack's release, built if need be, with its CRDs in the cluster
+    and, where the stack runs its Kafka, its namespaces as its prerequisites make them, configured
+    as the prerequisites install them (the watched namespace, the chart's extraEnvs): not started."""
     config = load_stack(stack)
     assert config.kafka is not None
     release = strimzi_release(stack)
     install_strimzi(settings, release)
     install_strimzi_crds(kubernetes, release)
-    prerequisites_namespaces(kubernetes, stack)
+    if isinstance(config.kafka, KafkaClusterSpec):  # a shared cluster's namespaces are its owner's
+        prerequisites_namespaces(kubernetes, stack)
     extra_envs: list[dict[str, str]] = strimzi_values(config.namespace)["extraEnvs"]  # type: ignore[assignment]
     chart_env = {item["name"]: item["value"] for item in extra_envs}
     return StrimziOperators(

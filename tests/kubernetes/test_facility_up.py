@@ -18,25 +18,24 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import threading
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import ConfigResource, ResourceType
 from pulumi import automation as auto
 
 from infra.stackfile import read_config_values, stack_file
-from localfacility.kubernetes import KubectlError, LocalKubernetes
+from localfacility.kubernetes import LocalKubernetes
 from localfacility.render import POLICY_PACK, change_config, cluster_stack
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
+from tests.kubernetes.facility import Cloud, admin, consume, live, refused_write, sasl
 from tests.kubernetes.prerequisites import strimzi_operators
 from tests.rendered import rendered
 
@@ -48,72 +47,6 @@ STACK = "idf"
 TOPIC = "lsst-alerts-v11"
 NEW_RETENTION_MS = 172800000  # two nights instead of three
 WAIT = "--timeout=180s"
-# Documentation addresses (RFC 5737), as a cloud's load balancer controller would assign them.
-ADDRESS = "203.0.113.20"
-
-
-class Cloud(threading.Thread):
-    """What the facility's cloud and its running brokers do that nothing here does, every second:
-    GKE's controllers give each LoadBalancer Service and Ingress an address (the provider waits for
-    one; Strimzi waits for its listeners' addresses before it makes the brokers' pods: 1.2.0
-    KafkaReconciler.java:268-273, KafkaListenersReconciler.java:132 and 391), and Strimzi's cluster
-    operator marks the stack's Kafka Ready once its brokers answer (no broker runs here: pods are
-    KWOK's). The stand-in marks it Ready only once the cluster operator has made a StrimziPodSet for
-    every node pool, which it does only past its validation of the Kafka and the pools: a Kafka it
-    refuses is never Ready, and `up` fails on it."""
-
-    def __init__(self, kubernetes: LocalKubernetes, namespace: str, kafka: str) -> None:
-        super().__init__(daemon=True)
-        self.kubernetes = kubernetes
-        self.namespace = namespace
-        self.kafka = kafka
-        self.stopped = threading.Event()
-        self.errors: list[str] = []
-
-    def run(self) -> None:
-        while not self.stopped.wait(1.0):
-            try:
-                self._address("services", lambda o: o["spec"].get("type") == "LoadBalancer")
-                self._address("ingresses", lambda o: True)
-                self._kafka_ready()
-            except (KubectlError, json.JSONDecodeError) as error:  # said at the end, tried again meanwhile
-                self.errors.append(str(error))
-
-    def _items(self, kind: str, *selector: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = json.loads(
-            self.kubernetes.kubectl("-n", self.namespace, "get", kind, *selector, "-o", "json")
-        )["items"]
-        return items
-
-    def _patch_status(self, kind: str, name: str, status: dict[str, Any]) -> None:
-        patch = ("--subresource=status", "--type=merge", "-p", json.dumps({"status": status}))
-        self.kubernetes.kubectl("-n", self.namespace, "patch", kind, name, *patch)
-
-    def _address(self, kind: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
-        for item in self._items(kind):
-            if wanted(item) and not item.get("status", {}).get("loadBalancer", {}).get("ingress"):
-                self._patch_status(
-                    kind, item["metadata"]["name"], {"loadBalancer": {"ingress": [{"ip": ADDRESS}]}}
-                )
-
-    def _kafka_ready(self) -> None:
-        kafkas = [k for k in self._items("kafkas") if k["metadata"]["name"] == self.kafka]
-        conditions = kafkas[0].get("status", {}).get("conditions", []) if kafkas else []
-        if not kafkas or any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
-            return
-        pools = {
-            p["metadata"]["name"]
-            for p in self._items("kafkanodepools", "-l", f"strimzi.io/cluster={self.kafka}")
-        }
-        podsets = {p["metadata"]["name"] for p in self._items("strimzipodsets")}
-        if not pools or not {f"{self.kafka}-{pool}" for pool in pools} <= podsets:
-            return
-        ready = {"type": "Ready", "status": "True", "reason": "StandIn", "message": "the test's stand-in"}
-        self._patch_status(
-            "kafka",
-            self.kafka,
-            {"observedGeneration": kafkas[0]["metadata"]["generation"], "conditions": [ready]},
-        )
 
 
 @dataclass
@@ -158,11 +91,6 @@ def deployed(
 def objects(kind: str) -> list[dict[str, Any]]:
     """The stack's objects of a kind, as the engine renders them (what `up` applied)."""
     return [o for o in rendered(STACK) if o["kind"] == kind]
-
-
-def live(kubernetes: LocalKubernetes, namespace: str, kind: str, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(kubernetes.kubectl("-n", namespace, "get", kind, name, "-o", "json"))
-    return found
 
 
 def test_up_makes_every_object_and_a_second_preview_changes_nothing(deployed: Deployed) -> None:
@@ -238,7 +166,7 @@ def test_the_cluster_operator_refuses_a_listener_host_on_a_load_balancer(
 
 
 def test_the_topic_operator_made_every_topic_as_declared(deployed: Deployed) -> None:
-    metadata = _admin(deployed.operators.kafka).list_topics(timeout=10)
+    metadata = admin(deployed.operators.kafka).list_topics(timeout=10)
     for topic in objects("KafkaTopic"):
         made = metadata.topics[topic["spec"]["topicName"]]
         assert len(made.partitions) == topic["spec"]["partitions"]
@@ -259,16 +187,16 @@ def test_each_broker_logs_in_with_what_the_user_operator_wrote_and_only_reads(
         ref = user["spec"]["authentication"]["password"]["valueFrom"]["secretKeyRef"]
         given = live(kubernetes, deployed.namespace, "secret", ref["name"])["data"][ref["key"]]
         assert written == given, f"{name}: the user operator wrote another password than the stack's"
-        login = _sasl(deployed.operators.kafka, name, base64.b64decode(written).decode())
-        _consume(login, TOPIC, group=f"{name}-postdeploy")
+        login = sasl(deployed.operators.kafka, name, base64.b64decode(written).decode())
+        consume(login, TOPIC, group=f"{name}-postdeploy")
         with pytest.raises(KafkaException, match=r"GROUP_AUTHORIZATION_FAILED|Group authorization"):
-            _consume(login, TOPIC, group=f"not-{name}")
-        _refused_write(login, TOPIC)
+            consume(login, TOPIC, group=f"not-{name}")
+        refused_write(login, TOPIC)
 
 
 def _topic_retention(access: KafkaAccess, topic: str) -> str:
-    admin = _admin(access)  # held: a client collected before its future resolves fails it
-    (future,) = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)]).values()
+    client = admin(access)  # held: a client collected before its future resolves fails it
+    (future,) = client.describe_configs([ConfigResource(ResourceType.TOPIC, topic)]).values()
     return str(future.result(timeout=10)["retention.ms"].value)
 
 
@@ -334,48 +262,6 @@ def _reads(user: dict[str, Any], topic: str) -> bool:
     )
 
 
-def _sasl(access: KafkaAccess, username: str, password: str) -> dict[str, str | int | float | bool]:
-    return {
-        "bootstrap.servers": access.bootstrap,
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanism": "SCRAM-SHA-512",
-        "sasl.username": username,
-        "sasl.password": password,
-    }
-
-
-def _admin(access: KafkaAccess) -> AdminClient:
-    return AdminClient(_sasl(access, access.username, access.password.get_secret_value()))
-
-
-def _consume(login: dict[str, str | int | float | bool], topic: str, group: str) -> None:
-    """Join `group` on `topic` and poll until assigned; raise what the broker refused."""
-    consumer = Consumer(
-        {**login, "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
-    )
-    try:
-        consumer.subscribe([topic])
-        for _ in range(40):
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is not None:
-                raise KafkaException(message.error())
-            if consumer.assignment():
-                return
-        raise AssertionError(f"{login['sasl.username']}: no partition of {topic} assigned in group {group}")
-    finally:
-        consumer.close()
-
-
-def _refused_write(login: dict[str, str | int | float | bool], topic: str) -> None:
-    errors: list[KafkaError | None] = []
-    producer = Producer({**login, "message.timeout.ms": 10000})
-    producer.produce(topic, value=uuid.uuid4().bytes, on_delivery=lambda err, _msg: errors.append(err))
-    producer.flush(15)
-    (error,) = errors
-    assert error is not None, f"{login['sasl.username']} wrote to {topic}"
-    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
-
-
 # Last: it deletes whatever is not protected.
 def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: LocalKubernetes) -> None:
     """The Kafka and its node pools are protected (deleting them deletes the brokers): `destroy`
@@ -393,5 +279,5 @@ def test_destroy_stops_at_the_protected_kafka(deployed: Deployed, kubernetes: Lo
         "items"
     ]
     # The topics and their alerts stay: their KafkaTopics are retained on delete.
-    kept = _admin(deployed.operators.kafka).list_topics(timeout=10).topics
+    kept = admin(deployed.operators.kafka).list_topics(timeout=10).topics
     assert {t["spec"]["topicName"] for t in objects("KafkaTopic")} <= set(kept)

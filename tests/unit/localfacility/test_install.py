@@ -135,25 +135,39 @@ def test_the_local_facility_builds_no_kubernetes_provider(
     libraries' build cache it shares."""
     ran = record_steps(monkeypatch)
     installed = install.install_all(FacilitySettings(run_dir=tmp_path))
-    assert {"pulumi-resource-kubernetes", "kubernetes", "kwok", "actionlint", "strimzi-1.2.0"}.isdisjoint(ran)
+    assert {
+        "pulumi-resource-kubernetes",
+        "kubernetes",
+        "kwok",
+        "actionlint",
+        "strimzi-1.2.0",
+        "strimzi-0.51.0",
+    }.isdisjoint(ran)
     assert "debianFalse" in ran  # no socat: only Strimzi's operators in the tests use it
     assert set(installed) == {"kafka", "avro", *install.GO_TOOLS, "pulumi"}
     ran.clear()
     install.install_all(FacilitySettings(run_dir=tmp_path), test_tools=True)
     assert ran.index("kubernetes") > ran.index("pulumi-resource-kubernetes") > ran.index("pulumi")
-    assert {"actionlint", "kwok", "debianTrue", "strimzi-1.2.0"} <= set(ran)
+    assert {"actionlint", "kwok", "debianTrue", "strimzi-1.2.0", "strimzi-0.51.0"} <= set(ran)
     assert ran.index("strimzi-1.2.0") > ran.index("kafka")  # in the downloads' lane, after the jars
 
 
 def test_strimzi_s_operators_are_built_for_the_release_and_kafka_each_facility_names() -> None:
     """The cluster operator validates a Kafka against the configuration model of the version it
     names: the models built are those of the stacks that run Strimzi's Kafka themselves."""
-    wanted: dict[str, set[str]] = {}
+    models: dict[str, set[str]] = {}
     for stack in FACILITY_STACKS:
         kafka = load_stack(stack).kafka
-        if isinstance(kafka, KafkaClusterSpec):
-            wanted.setdefault(kafka.strimzi.chart_version, set()).add(kafka.version)
-    assert wanted == {release: set(versions) for release, versions in install.STRIMZI_RELEASES.items()}
+        assert kafka is not None
+        assert kafka.strimzi is not None
+        models.setdefault(kafka.strimzi.chart_version, set())
+        if isinstance(kafka, KafkaClusterSpec):  # the cluster operator's, where the stack runs Kafka
+            models[kafka.strimzi.chart_version].add(kafka.version)
+    releases = install.STRIMZI_RELEASES
+    assert models == {release: set(built.kafka_models) for release, built in releases.items()}
+    for built in releases.values():  # a stack runs its users and topics; its Kafka where it has one
+        assert {"user-operator", "topic-operator"} <= set(built.operators)
+        assert ("cluster-operator" in built.operators) == bool(built.kafka_models)
 
 
 def test_the_cluster_operator_environment_is_the_release_s_own(tmp_path: Path) -> None:
