@@ -83,8 +83,15 @@ class Cloud(threading.Thread):
         )
 
 
-def live(kubernetes: LocalKubernetes, namespace: str, kind: str, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(kubernetes.kubectl("-n", namespace, "get", kind, name, "-o", "json"))
+def live(
+    kubernetes: LocalKubernetes, namespace: str, kind: str, name: str, managed_fields: bool = False
+) -> dict[str, Any]:
+    """The object as the API server holds it; with its managedFields if asked (kubectl leaves
+    them out otherwise)."""
+    shown = ["--show-managed-fields"] if managed_fields else []
+    found: dict[str, Any] = json.loads(
+        kubernetes.kubectl("-n", namespace, "get", kind, name, "-o", "json", *shown)
+    )
     return found
 
 

@@ -1,11 +1,17 @@
-"""What Rubin's phalanx runs at USDF in the `sasquatch` namespace, as its Argo CD applies it: the
-community brokers' KafkaUsers (passwords from the `sasquatch` Secret), the alert topics, and the
-namespace. Written out from lsst-sqre/phalanx at 650a0ef2cb4428baf8412f4f762eddb2854e00d1:
-applications/sasquatch/charts/alert-brokers/templates/kafka-users.yaml and kafka-topics.yaml,
-rendered with applications/sasquatch/values-usdfprod-prompt-processing.yaml (SPV) lines 1-68 and
-the chart's values.yaml (cluster name `sasquatch`); the namespace from
-environments/templates/applications/monitoring/sasquatch.yaml, which usdfprod-prompt-processing
-gives no labels. The rehearsal seeds these; the usdf stack must leave them as they are."""
+"""What Rubin's phalanx runs at USDF in the `sasquatch` namespace that the usdf stack must leave as
+it is: the community brokers' KafkaUsers (passwords from the `sasquatch` Secret), the alert topics,
+the registry's topic, and the namespace. Written out from lsst-sqre/phalanx at
+650a0ef2cb4428baf8412f4f762eddb2854e00d1: applications/sasquatch/charts/alert-brokers/templates/
+kafka-users.yaml and kafka-topics.yaml rendered with
+applications/sasquatch/values-usdfprod-prompt-processing.yaml (SPV) lines 1-68 and the chart's
+values.yaml (cluster name `sasquatch`); charts/schema-registry/templates/kafka-topic.yaml; the
+namespace from environments/templates/applications/monitoring/sasquatch.yaml, which
+usdfprod-prompt-processing gives no labels.
+
+Not seeded: phalanx's TLS users (kafka-admin, alert-database-ingester, sasquatch-schema-registry,
+kafbat), which need the clients CA that phalanx's cluster operator makes and no test here reads;
+SPV:70-73's `prompt-alert`, which the chart at that commit does not render (its template reads
+serviceAccountsReadWrite and serviceAccountsWrite, not serviceAccounts)."""
 
 from __future__ import annotations
 
@@ -17,8 +23,13 @@ NAMESPACE = "sasquatch"
 CLUSTER = "sasquatch"
 PASSWORDS_SECRET = "sasquatch"  # each user's password under `<username>-password`
 # Argo CD syncs sasquatch without the ServerSideApply option (no syncOptions in the Application
-# above): a client-side apply, which records the last-applied annotation under this manager.
-FIELD_MANAGER = "argocd-application-controller"
+# above): a client-side apply, which keeps the last-applied annotation, under the manager Argo CD
+# passes whether or not it applies server-side (argo-cd controller/sync.go
+# WithServerSideApplyManager(ArgoCDSSAManager), common/common.go ArgoCDSSAManager).
+FIELD_MANAGER = "argocd-controller"
+# Argo CD tracks what it applies by this label (phalanx applications/argocd/values.yaml:150-151,
+# application.resourceTrackingMethod: label), valued with the Application's name.
+TRACKING = {"app.kubernetes.io/instance": "sasquatch"}
 
 COMMUNITY_READONLY_TOPICS = ("alerts-simulated", "lsst-alerts-v11")  # SPV:17-19
 BROKERS = ("alerce", "ampel", "antares", "babamul", "fink", "lasair", "pittgoogle", "poi", "snaps")
@@ -40,13 +51,13 @@ USERS = {
         )
     },
 }
-# SPV:4-15 (name, partitions, replicas). The template reads `retention`, which SPV does not set
-# (it sets millisecondsRetained), so no retention.ms reaches the KafkaTopics.
+# SPV:4-15 (name, partitions, replicas). The template writes `retention.ms: {{ $topic.retention }}`
+# and SPV sets no `retention` (it sets millisecondsRetained): a null reaches each KafkaTopic.
 TOPICS = (("alert-stream-test", 400, 3), ("alerts-simulated", 45, 3), ("lsst-alerts-v11", 45, 3))
 
 
 def _meta(name: str) -> dict[str, Any]:
-    return {"name": name, "namespace": NAMESPACE, "labels": {"strimzi.io/cluster": CLUSTER}}
+    return {"name": name, "namespace": NAMESPACE, "labels": {"strimzi.io/cluster": CLUSTER, **TRACKING}}
 
 
 def kafka_user(username: str, topics: tuple[str, ...]) -> dict[str, Any]:
@@ -85,7 +96,17 @@ def kafka_topic(name: str, partitions: int, replicas: int) -> dict[str, Any]:
         "apiVersion": "kafka.strimzi.io/v1",
         "kind": "KafkaTopic",
         "metadata": _meta(name),
-        "spec": {"replicas": replicas, "partitions": partitions},
+        "spec": {"replicas": replicas, "partitions": partitions, "config": {"retention.ms": None}},
+    }
+
+
+def registry_topic() -> dict[str, Any]:
+    """The schema registry's own (charts/schema-registry values.yaml: topic registry-schemas)."""
+    return {
+        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "kind": "KafkaTopic",
+        "metadata": _meta("registry-schemas"),
+        "spec": {"partitions": 1, "replicas": 3, "config": {"cleanup.policy": "compact"}},
     }
 
 
@@ -94,9 +115,20 @@ def passwords() -> dict[str, str]:
     return {username: secrets.token_urlsafe(24) for username in USERS}
 
 
-def sasquatch(user_passwords: dict[str, str]) -> list[dict[str, Any]]:
-    """The namespace, the passwords' Secret, the KafkaUsers and the KafkaTopics."""
-    secret = {
+def applied_by_argo() -> list[dict[str, Any]]:
+    """What Argo CD applies: the namespace (the app-of-apps'), the KafkaUsers and KafkaTopics."""
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        *(kafka_user(user, topics) for user, topics in USERS.items()),
+        *(kafka_topic(*topic) for topic in TOPICS),
+        registry_topic(),
+    ]
+
+
+def passwords_secret(user_passwords: dict[str, str]) -> dict[str, Any]:
+    """The `sasquatch` Secret, which phalanx's VaultSecret (templates/vault-secrets.yaml) fills
+    from Vault: not Argo CD's."""
+    return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": PASSWORDS_SECRET, "namespace": NAMESPACE},
@@ -105,18 +137,8 @@ def sasquatch(user_passwords: dict[str, str]) -> list[dict[str, Any]]:
             for user, password in user_passwords.items()
         },
     }
-    return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-        secret,
-        *(kafka_user(user, topics) for user, topics in USERS.items()),
-        *(kafka_topic(*topic) for topic in TOPICS),
-    ]
 
 
 def owned() -> list[tuple[str, str]]:
-    """Phalanx's objects in its namespace, by kind and name (the namespace itself aside)."""
-    return [
-        (manifest["kind"], manifest["metadata"]["name"])
-        for manifest in sasquatch(dict.fromkeys(USERS, ""))
-        if manifest["kind"] != "Namespace"
-    ]
+    """Phalanx's objects, by kind and name."""
+    return [(m["kind"], m["metadata"]["name"]) for m in [*applied_by_argo(), passwords_secret({})]]
