@@ -9,6 +9,7 @@ second preview changes nothing; `destroy` removes the stack's objects and none o
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import NewTopic
 from pulumi import automation as auto
 
 from alertdist_common.outputs import StackOutputs
@@ -41,6 +43,7 @@ class Rehearsal:
     operators: StrimziOperators
     passwords: dict[str, str]
     before: dict[tuple[str, str], dict[str, Any]]  # phalanx's objects as the operators left them
+    topics_before: dict[str, tuple[str, str]]  # each of phalanx's KafkaTopics' condition and reason
     refused_before: dict[str, str]  # what the brokers could not do before the stack existed
     work_dir: Path
 
@@ -58,6 +61,28 @@ def broker_logs_in(operators: StrimziOperators, username: str, password: str) ->
     login = sasl(operators.kafka, username, password)
     consume(login, "lsst-alerts-v11", group=f"{username}-rehearsal")
     refused_write(login, "lsst-alerts-v11")
+
+
+def topic_conditions(kubernetes: LocalKubernetes) -> dict[str, tuple[str, str]]:
+    """Each of phalanx's KafkaTopics' condition (Ready or NotReady) and its reason, once the topic
+    operator has reconciled it."""
+    found = {}
+    for topic in listed(kubernetes, "kafkatopics"):
+        for condition in topic.get("status", {}).get("conditions", []):
+            if condition["type"] in ("Ready", "NotReady") and condition["status"] == "True":
+                found[topic["metadata"]["name"]] = (condition["type"], condition.get("reason", ""))
+    return found
+
+
+def reconciled_topics(kubernetes: LocalKubernetes, operators: StrimziOperators) -> dict[str, tuple[str, str]]:
+    """Phalanx's KafkaTopics as the topic operator leaves them, waited for."""
+    names = {name for kind, name in phalanx.owned() if kind == "KafkaTopic"}
+    deadline = time.monotonic() + 180
+    while set(found := topic_conditions(kubernetes)) != names:
+        if time.monotonic() > deadline:
+            pytest.fail(f"KafkaTopics not reconciled: {found}\n{operators.log('topic-operator')[-3000:]}")
+        time.sleep(2)
+    return found
 
 
 def listed(kubernetes: LocalKubernetes, kind: str) -> list[dict[str, Any]]:
@@ -93,6 +118,12 @@ def rehearsal(
     kubernetes.up()
     operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
     assert operators.release == "0.51.0"
+    # Phalanx's alert topics hold alerts at USDF: they were made long before any rehearsal.
+    created = admin(operators_kafka).create_topics(
+        [NewTopic(name, partitions, replicas) for name, partitions, replicas in phalanx.TOPICS]
+    )
+    for future in created.values():
+        future.result(timeout=60)
     passwords = phalanx.passwords()
     seeded = json.dumps({"apiVersion": "v1", "kind": "List", "items": phalanx.applied_by_argo()})
     kubernetes.kubectl("apply", f"--field-manager={phalanx.FIELD_MANAGER}", "-f", "-", stdin=seeded)
@@ -101,10 +132,10 @@ def rehearsal(
     try:
         operators.up()
         cloud.start()
-        for kind in ("kafkauser", "kafkatopic"):
-            ready = ("-n", phalanx.NAMESPACE, "wait", "--for=condition=Ready", kind, "--all", WAIT)
-            if not kubernetes.succeeds(*ready):
-                pytest.fail(f"phalanx's {kind}s not Ready:\n{operators.log('user-operator')[-3000:]}")
+        ready = ("-n", phalanx.NAMESPACE, "wait", "--for=condition=Ready", "kafkauser", "--all", WAIT)
+        if not kubernetes.succeeds(*ready):
+            pytest.fail(f"phalanx's KafkaUsers not Ready:\n{operators.log('user-operator')[-3000:]}")
+        topics_before = reconciled_topics(kubernetes, operators)
         before = phalanx_objects(kubernetes)
         refused_before = refusals(operators, passwords)
         work_dir = settings.run_dir.parent / "kubernetes-up" / STACK
@@ -112,7 +143,9 @@ def rehearsal(
         preview = stack.preview(color="never", policy_packs=[str(POLICY_PACK)])
         with (work_dir / "up.log").open("w") as log:
             result = stack.up(color="never", policy_packs=[str(POLICY_PACK)], on_output=log.write)
-        yield Rehearsal(stack, preview, result, operators, passwords, before, refused_before, work_dir)
+        yield Rehearsal(
+            stack, preview, result, operators, passwords, before, topics_before, refused_before, work_dir
+        )
     finally:
         cloud.stopped.set()
         operators.down()
@@ -146,6 +179,15 @@ def test_up_leaves_every_object_of_phalanx_s_as_it_was(
         managers = {entry["manager"] for entry in now["metadata"]["managedFields"]}
         assert managers == {entry["manager"] for entry in was["metadata"]["managedFields"]}, key
         assert not {m for m in managers if m.startswith("pulumi")}, (key, managers)
+
+
+def test_up_leaves_phalanx_s_topics_as_the_topic_operator_had_them(
+    rehearsal: Rehearsal, kubernetes: LocalKubernetes
+) -> None:
+    """Each of phalanx's KafkaTopics is in the state it was in before `up` (whatever the topic
+    operator made of phalanx's own settings), and the registry's, a valid one, is Ready."""
+    assert rehearsal.topics_before["registry-schemas"][0] == "Ready"
+    assert topic_conditions(kubernetes) == rehearsal.topics_before
 
 
 def test_every_broker_logs_in_with_the_password_it_had(rehearsal: Rehearsal) -> None:
