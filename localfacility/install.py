@@ -322,7 +322,7 @@ def java_home(minimum: int = 21) -> Path:
 
 
 STRIMZI_CO_DEPLOYMENT = "060-Deployment-strimzi-cluster-operator.yaml"
-STRIMZI_BUILD = "2"  # raised when install_strimzi's steps change, so a machine builds again
+STRIMZI_BUILD = "3"  # raised when install_strimzi's steps change, so a machine builds again
 
 
 def _literal_env(deployment: Path) -> dict[str, str]:
@@ -331,6 +331,20 @@ def _literal_env(deployment: Path) -> dict[str, str]:
     manifest = yaml.safe_load(deployment.read_text())
     (container,) = manifest["spec"]["template"]["spec"]["containers"]
     return {item["name"]: item["value"] for item in container["env"] if "value" in item}
+
+
+MAIN_CLASS_FILE = "main-class"
+
+
+def main_class(source: Path, operator: str) -> str:
+    """The operator's main class, as its release's own run script names it
+    (<operator>/scripts/<operator>_run.sh, `export JAVA_MAIN=...`): it moves between releases
+    (the topic operator's is TopicOperatorMain in 0.51.0, Main in 1.2.0)."""
+    script = source / operator / "scripts" / f"{operator.replace('-', '_')}_run.sh"
+    found = re.search(r"^export JAVA_MAIN=(\S+)$", script.read_text(), re.M)
+    if found is None:
+        raise InstallError(f"{script} names no JAVA_MAIN")
+    return found[1]
 
 
 def strimzi_dir(settings: FacilitySettings, release: str) -> Path:
@@ -394,6 +408,7 @@ def install_strimzi(settings: FacilitySettings, release: str) -> bool:
             shutil.copyfile(
                 built / f"{operator}-{release}.jar", target / operator / f"{operator}-{release}.jar"
             )
+            (target / operator / MAIN_CLASS_FILE).write_text(main_class(build, operator))
     shutil.rmtree(build)
     log.unlink()
     marker.write_text(digest)

@@ -24,17 +24,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from localfacility.install import STRIMZI_RELEASES, java_home, strimzi_dir
+from localfacility.install import MAIN_CLASS_FILE, STRIMZI_RELEASES, java_home, strimzi_dir
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.process import ServiceSpec, Supervisor
 from localfacility.tls import write_private
 
-# Each operator's main class and health port (its module's scripts/*_run.sh and the classes above).
-MAIN_CLASSES = {
-    "cluster-operator": "io.strimzi.operator.cluster.Main",
-    "user-operator": "io.strimzi.operator.user.Main",
-    "topic-operator": "io.strimzi.operator.topic.Main",
-}
+# Each operator's health port (the classes above; the same in 0.51.0). Its main class is its
+# release's own (install.main_class).
 HEALTH_PORTS = {"cluster-operator": 8080, "user-operator": 8081, "topic-operator": 8080}
 # No hsperfdata file in /tmp; the cluster operator's openssl work files (CA keys) in its own 0700
 # folder, not the machine's /tmp.
@@ -124,7 +120,7 @@ class StrimziOperators:
         ]
         java = [str(java_home() / "bin" / "java"), *JVM_OPTIONS, f"-Djava.io.tmpdir={self._tmp_dir()}"]
         java += self._java_options(operator)
-        java += ["-cp", ":".join(classpath), MAIN_CLASSES[operator]]
+        java += ["-cp", ":".join(classpath), (installed / operator / MAIN_CLASS_FILE).read_text().strip()]
         relays = [
             f"socat TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:{self._socket(port)} &"
             for port in self._ports()

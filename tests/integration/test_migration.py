@@ -246,6 +246,9 @@ def test_the_brokers_kits_pass_the_connection_test_on_the_target(
     test passing against the target from that kit alone. The kits hold passwords: they are
     written in the target's run folder, never in /tmp, and removed afterwards."""
     outputs = target.deployment.outputs_file
+    # Alerts flow at the target, as prompt processing streams them at USDF: the post-deploy suite's
+    # canaries do not, they go to the canary topic.
+    produce(json.loads(outputs.read_text()), 20)
     kits = target.deployment.facility.settings.run_dir / "kits"
     written = subprocess.run(
         [command("alertdist-broker-kit"), "--stack-outputs", str(outputs), "--all", "--out", str(kits)],

@@ -147,6 +147,8 @@ def image_tree(work: Path) -> tuple[Path, dict[str, str]]:
     app = work / "app"
     app.mkdir(parents=True)
     for line in lines:
+        if not line.startswith(("COPY ", "RUN ", "ENV ")):
+            continue  # comments (which shlex cannot read), FROM, WORKDIR, USER
         argv = shlex.split(line)
         if line.startswith("COPY ") and not argv[1].startswith("--from="):
             *sources, target = argv[1:]

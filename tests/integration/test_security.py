@@ -27,6 +27,8 @@ API = {
     ("/v1/alerts/{dia_source_id}", "get"),
     ("/v1/schemas/{schema_id}", "get"),
     ("/v1/bulk/alerts", "post"),  # reads only: many alerts by id in one request
+    ("/v1/canaries/{dia_source_id}", "get"),  # the post-deploy suite's canaries, as alerts are read
+    ("/v1/bulk/canaries", "post"),
 }
 
 

@@ -190,6 +190,33 @@ def test_the_cluster_operator_environment_is_the_release_s_own(tmp_path: Path) -
     assert "STRIMZI_NAMESPACE" not in env  # from the pod (fieldRef): localfacility.strimzi sets it
 
 
+@pytest.mark.parametrize(
+    ("release", "expected"),
+    [
+        ("1.2.0", {"topic-operator": "io.strimzi.operator.topic.Main"}),
+        ("0.51.0", {"topic-operator": "io.strimzi.operator.topic.TopicOperatorMain"}),
+    ],
+)
+def test_each_operator_starts_with_its_release_s_own_main_class(
+    tmp_path: Path, release: str, expected: dict[str, str]
+) -> None:
+    """Read from the release's run scripts, where it moves between releases."""
+    archive = STRIMZI_SOURCES / f"strimzi-kafka-operator-{release}.tar.gz"
+    if not archive.is_file():
+        pytest.skip(f"Strimzi {release}'s sources are not on this machine ({STRIMZI_SOURCES})")
+    operators = install.STRIMZI_RELEASES[release].operators
+    with tarfile.open(archive) as tar:
+        for operator in operators:
+            script = f"{operator}/scripts/{operator.replace('-', '_')}_run.sh"
+            source = tar.extractfile(f"strimzi-kafka-operator-{release}/{script}")
+            assert source is not None
+            (tmp_path / script).parent.mkdir(parents=True)
+            (tmp_path / script).write_bytes(source.read())
+    found = {operator: install.main_class(tmp_path, operator) for operator in operators}
+    assert found["user-operator"] == "io.strimzi.operator.user.Main"
+    assert expected.items() <= found.items()
+
+
 def test_a_step_says_what_it_does_and_how_long_it_usually_takes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

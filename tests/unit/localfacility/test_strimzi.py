@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from localfacility.install import MAIN_CLASS_FILE, strimzi_dir
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
@@ -20,6 +21,10 @@ PASSWORD = "not-for-logs-" + "x" * 20
 @pytest.fixture
 def operators(tmp_path: Path) -> StrimziOperators:
     kubernetes = LocalKubernetes(FacilitySettings(run_dir=tmp_path))
+    for operator in ("cluster-operator", "user-operator", "topic-operator"):  # as the install leaves them
+        installed = strimzi_dir(kubernetes.settings, "1.2.0") / operator
+        installed.mkdir(parents=True)
+        (installed / MAIN_CLASS_FILE).write_text(f"io.strimzi.operator.{operator.split('-')[0]}.Main\n")
     access = KafkaAccess(ports=(19094, 19104), username="admin", password=SecretStr(PASSWORD))
     return StrimziOperators(kubernetes, "1.2.0", "alert-distribution", "alert-broker", access, "strimzi")
 
