@@ -121,7 +121,8 @@ class ObjectStore(Protocol):
         ...
 
     def objects(self, prefix: str) -> Iterator[ObjectInfo]:
-        """Every object whose key starts with prefix."""
+        """Every object under `prefix`, a folder of the layout ending in "/" (obstore lists whole
+        path segments: `v2/alerts/9000` finds nothing under `v2/alerts/900012/`)."""
         ...
 
 
