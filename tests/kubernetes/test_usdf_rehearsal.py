@@ -119,7 +119,8 @@ def rehearsal(
     operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
     assert operators.release == "0.51.0"
     # Phalanx's alert topics hold alerts at USDF: they were made long before any rehearsal.
-    created = admin(operators_kafka).create_topics(
+    client = admin(operators_kafka)  # held: a client collected before its futures resolve fails them
+    created = client.create_topics(
         [NewTopic(name, partitions, replicas) for name, partitions, replicas in phalanx.TOPICS]
     )
     for future in created.values():
