@@ -67,7 +67,10 @@ def topic_conditions(kubernetes: LocalKubernetes) -> dict[str, tuple[str, str]]:
     """Each of phalanx's KafkaTopics' condition (Ready or NotReady) and its reason, once the topic
     operator has reconciled it."""
     found = {}
+    phalanx_topics = {name for kind, name in phalanx.owned() if kind == "KafkaTopic"}
     for topic in listed(kubernetes, "kafkatopics"):
+        if topic["metadata"]["name"] not in phalanx_topics:
+            continue
         for condition in topic.get("status", {}).get("conditions", []):
             if condition["type"] in ("Ready", "NotReady") and condition["status"] == "True":
                 found[topic["metadata"]["name"]] = (condition["type"], condition.get("reason", ""))
@@ -231,17 +234,18 @@ def test_the_stack_s_own_users_and_topics_are_made_by_0_51_0_s_operators(
 def test_destroy_removes_the_stack_s_objects_and_none_of_phalanx_s(
     rehearsal: Rehearsal, kubernetes: LocalKubernetes
 ) -> None:
-    """Afterwards the namespace holds phalanx's users and topics alone (every one still there:
-    reading them fails otherwise), and its brokers still log in."""
+    """Afterwards the namespace holds phalanx's users and topics (every one still there: reading
+    them fails otherwise) and, of the stack's, only its dead-letter topic, retained on delete as
+    every topic of the stacks is (its dead letters kept); phalanx's brokers still log in."""
+    outputs = StackOutputs.model_validate({k: v.value for k, v in rehearsal.result.outputs.items()})
     with (rehearsal.work_dir / "destroy.log").open("w") as log:
         rehearsal.stack.destroy(color="never", on_output=log.write)
     phalanx_objects(kubernetes)
-    for kind, kept in (("kafkausers", "KafkaUser"), ("kafkatopics", "KafkaTopic")):
-        listed = json.loads(kubernetes.kubectl("-n", phalanx.NAMESPACE, "get", kind, "-o", "json"))["items"]
-        names = {item["metadata"]["name"] for item in listed}
-        assert names == {name for k, name in phalanx.owned() if k == kept}, kind
+    users = {item["metadata"]["name"] for item in listed(kubernetes, "kafkausers")}
+    assert users == {name for kind, name in phalanx.owned() if kind == "KafkaUser"}
+    topics = {item["metadata"]["name"] for item in listed(kubernetes, "kafkatopics")}
+    phalanx_topics = {name for kind, name in phalanx.owned() if kind == "KafkaTopic"}
+    assert topics == phalanx_topics | set(outputs.topics_with_role("dead-letter"))
     for kind in ("deployments", "services", "ingresses", "networkpolicies"):
-        assert not json.loads(kubernetes.kubectl("-n", phalanx.NAMESPACE, "get", kind, "-o", "json"))[
-            "items"
-        ], kind
+        assert not listed(kubernetes, kind), kind
     assert refusals(rehearsal.operators, rehearsal.passwords) == {}
