@@ -76,7 +76,7 @@ class TopicRole(StrEnum):
     DEAD_LETTER = "dead-letter"  # alerts the archive ingester could not store, with the reason
     REGISTRY = "registry"  # the schema registry's own storage (`_schemas`)
     # The post-deploy suite's canaries: the producer writes, every broker and the archive read;
-    # the archive keeps them apart from the alerts (services/common/storage.py CANARIES_PREFIX).
+    # the archive keeps them apart from the alerts (alertdist_common/layout.py CANARIES_PREFIX).
     CANARY = "canary"
 
 
