@@ -225,7 +225,7 @@ def format_storage(settings: FacilitySettings, creds: FacilityCredentials) -> li
             "node(s) are configured: run `scripts/facility down --purge` first to change the count"
         )
     admin_pw = creds.kafka_admin_password.get_secret_value()
-    cluster_id = _cluster_id()
+    cluster_id = new_cluster_id()
     done = []
     for node in kafka_nodes(settings):
         if node.name in formatted:
@@ -248,8 +248,14 @@ def format_storage(settings: FacilitySettings, creds: FacilityCredentials) -> li
     return done
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def new_cluster_id() -> str:
+    """A random KRaft cluster id as Kafka draws one: its text never starts with "-", which the
+    storage tool's argument parser would read as an option (kafka-clients 4.3.1,
+    org.apache.kafka.common.Uuid.randomUuid redraws those; 1 id in 64 does)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def admin_client_config(settings: FacilitySettings, creds: FacilityCredentials) -> dict[str, str]:
