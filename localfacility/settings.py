@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.config import LocalKafkaNodes
+from localfacility.ports import free_port_block
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = PROJECT_ROOT / "scripts" / "tools"
@@ -111,3 +112,22 @@ class FacilitySettings(BaseSettings):
     @property
     def tls_enabled(self) -> bool:
         return self.kafka_external_tls_port > 0
+
+
+def three_kafka_nodes(run_dir: Path, *, heap: str, tls: bool, **other: Any) -> FacilitySettings:
+    """Settings for three KRaft nodes beside the facility's own (tests, benchmarks): their own run
+    folder, the facility's installed servers, one block of free loopback ports (four a node)."""
+    default = FacilitySettings()
+    base = free_port_block(12)
+    return FacilitySettings(
+        run_dir=run_dir,
+        install_dir=default.install_dir or default.run_dir,
+        kafka_nodes=3,
+        kafka_heap=heap,
+        kafka_internal_port=base,
+        kafka_controller_port=base + 1,
+        kafka_external_port=base + 2,
+        kafka_external_tls_port=base + 3 if tls else 0,
+        kafka_port_step=4,
+        **other,
+    )

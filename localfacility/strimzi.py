@@ -58,7 +58,8 @@ class StrimziOperators:
     operators write (a Kafka of the tests' own: the user operator deletes every principal it does not
     own, except the super users it is told to ignore); `operator_namespace`, where the facility runs
     the operator (its NetworkPolicies let that namespace in); `cluster_env`, what a facility's chart
-    adds to the cluster operator's environment (its extraEnvs)."""
+    adds to the cluster operator's environment (its extraEnvs); `home_name`, the run folder's child
+    holding their pids, logs, relays and settings (one each when two sets run side by side)."""
 
     kubernetes: LocalKubernetes
     release: str
@@ -67,10 +68,11 @@ class StrimziOperators:
     kafka: KafkaAccess
     operator_namespace: str
     cluster_env: Mapping[str, str] = field(default_factory=dict)
+    home_name: str = "strimzi-operators"
 
     @property
     def home(self) -> Path:
-        return self.kubernetes.settings.run_dir / "strimzi-operators"
+        return self.kubernetes.settings.run_dir / self.home_name
 
     @cached_property
     def supervisor(self) -> Supervisor:

@@ -30,10 +30,10 @@ from confluent_kafka import KafkaError, Message, Producer
 from localfacility.deploy import LocalDeployment
 from localfacility.facility import LocalFacility
 from localfacility.kafka import kafka_nodes, log_dir, server_log
-from localfacility.ports import free_port, free_port_block
+from localfacility.ports import free_port
 from localfacility.process import ServiceSpec
 from localfacility.services import ArchiveServices
-from localfacility.settings import FacilitySettings
+from localfacility.settings import FacilitySettings, three_kafka_nodes
 from services.producer.producer import producer_config
 
 from .kafka_helpers import QUIET, admin, delete_groups
@@ -61,26 +61,14 @@ REPORT = FacilitySettings().run_dir.parent / "reports" / "kafka-cluster.json"
 
 
 def cluster_settings() -> FacilitySettings:
-    """Three nodes on one block of free ports (4 a node), the rest on free ports of their own."""
-    default = FacilitySettings()
+    """Three nodes on one block of free ports, the rest on free ports of their own."""
     ports = {
         name: free_port()
         for name in FacilitySettings.model_fields
         if name.endswith("_port") and not name.startswith("kafka_")
     }
-    base = free_port_block(12)
-    return FacilitySettings(
-        run_dir=default.run_dir.parent / "kafka-cluster",
-        install_dir=default.install_dir or default.run_dir,
-        kafka_nodes=3,
-        kafka_heap="512m",
-        kafka_internal_port=base,
-        kafka_controller_port=base + 1,
-        kafka_external_port=base + 2,
-        kafka_external_tls_port=base + 3,
-        kafka_port_step=4,
-        **ports,
-    )
+    run_dir = FacilitySettings().run_dir.parent / "kafka-cluster"
+    return three_kafka_nodes(run_dir, heap="512m", tls=True, **ports)
 
 
 @dataclass

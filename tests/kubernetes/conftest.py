@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pydantic import SecretStr
 
-from localfacility import kafka
-from localfacility.credentials import KAFKA_ADMIN_USER, FacilityCredentials
-from localfacility.install import install_engine, install_kubernetes, install_kwok, install_maven_tool
+from localfacility.install import install_engine, install_kubernetes, install_kwok
 from localfacility.kubernetes import LocalKubernetes
-from localfacility.ports import free_port_block
-from localfacility.process import Supervisor
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess
+from tests.kubernetes.facility import operators_own_kafka
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,35 +47,5 @@ def operators_kafka(settings: FacilitySettings) -> Iterator[KafkaAccess]:
     """Three KRaft nodes of Strimzi's user and topic operators' own, empty for each module (the
     user operator deletes every principal it does not own but the super users, so it never runs
     against the local facility's Kafka)."""
-    base = free_port_block(12)
-    own = FacilitySettings(
-        run_dir=settings.run_dir.parent / "strimzi-kafka",
-        install_dir=settings.install_dir or settings.run_dir,
-        kafka_nodes=3,
-        kafka_heap="384m",
-        kafka_internal_port=base,
-        kafka_controller_port=base + 1,
-        kafka_external_port=base + 2,
-        kafka_external_tls_port=0,
-        kafka_port_step=4,
-    )
-    shutil.rmtree(own.run_dir, ignore_errors=True)
-    install_maven_tool(own, "kafka")
-    credentials = FacilityCredentials.load_or_create(own.secrets_file)
-    kafka.write_config(own, credentials)
-    kafka.format_storage(own, credentials)
-    supervisor = Supervisor(pid_dir=own.pid_dir, log_dir=own.log_dir)
-    nodes = kafka.node_specs(own, credentials)
-    try:
-        for node in nodes:
-            supervisor.launch(node)
-        for node in nodes:
-            supervisor.start(node)
-        yield KafkaAccess(
-            ports=tuple(node.external_port for node in kafka.kafka_nodes(own)),
-            username=KAFKA_ADMIN_USER,
-            password=SecretStr(credentials.kafka_admin_password.get_secret_value()),
-        )
-    finally:  # all at once: the last of three KRaft controllers cannot shut down alone
-        with ThreadPoolExecutor(len(nodes)) as stopping:
-            list(stopping.map(supervisor.stop, nodes))
+    with operators_own_kafka(settings.run_dir.parent / "strimzi-kafka") as access:
+        yield access

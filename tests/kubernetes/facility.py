@@ -4,16 +4,55 @@ and a broker's login, reads and refused writes on the operators' Kafka."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
 
+from localfacility import kafka
+from localfacility.credentials import KAFKA_ADMIN_USER, FacilityCredentials
+from localfacility.install import install_maven_tool
 from localfacility.kubernetes import KubectlError, LocalKubernetes
+from localfacility.process import Supervisor
+from localfacility.settings import three_kafka_nodes
 from localfacility.strimzi import KafkaAccess
+
+
+@contextmanager
+def operators_own_kafka(run_dir: Path) -> Iterator[KafkaAccess]:
+    """Three KRaft nodes, empty, in `run_dir`, for one set of Strimzi's user and topic operators:
+    their user operator deletes every principal it does not own but the super users, so two sets
+    never share a Kafka, and none runs against the local facility's."""
+    own = three_kafka_nodes(run_dir, heap="384m", tls=False)
+    shutil.rmtree(own.run_dir, ignore_errors=True)
+    install_maven_tool(own, "kafka")
+    credentials = FacilityCredentials.load_or_create(own.secrets_file)
+    kafka.write_config(own, credentials)
+    kafka.format_storage(own, credentials)
+    supervisor = Supervisor(pid_dir=own.pid_dir, log_dir=own.log_dir)
+    nodes = kafka.node_specs(own, credentials)
+    try:
+        for node in nodes:
+            supervisor.launch(node)
+        for node in nodes:
+            supervisor.start(node)
+        yield KafkaAccess(
+            ports=tuple(node.external_port for node in kafka.kafka_nodes(own)),
+            username=KAFKA_ADMIN_USER,
+            password=SecretStr(credentials.kafka_admin_password.get_secret_value()),
+        )
+    finally:  # all at once: the last of three KRaft controllers cannot shut down alone
+        with ThreadPoolExecutor(len(nodes)) as stopping:
+            list(stopping.map(supervisor.stop, nodes))
+
 
 # Documentation addresses (RFC 5737), as a cloud's load balancer controller would assign them.
 ADDRESS = "203.0.113.20"

@@ -7,9 +7,11 @@ and topic operators turn the KafkaUsers and KafkaTopics Ready (the provider wait
 `pulumi.com/waitFor`) on a real three-node Kafka of their own, and each broker logs in with the
 password the user operator wrote and may do what Rubin grants it, nothing more; KWOK runs the pods.
 Then what operators do after a deploy: a second preview changes nothing, a change is applied in
-place, drift made by hand is found by `refresh` and repaired by `up`, and `destroy` stops at what
-is protected. The checks can fail: a listener `host` on a load balancer (the first review's
-blocker 1) is refused by the cluster operator.
+place, drift made by hand is found by `refresh` and repaired by `up`, the operator switches the
+same API server to the usdf stack as the migration does (usdf deployed beside idf, then removed,
+idf untouched throughout), and `destroy` stops at what is protected. The checks can fail: a
+listener `host` on a load balancer (the first review's blocker 1) is refused by the cluster
+operator.
 
 What no software here does is played by `Cloud` below, and said there."""
 
@@ -30,12 +32,14 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import ConfigResource, ResourceType
 from pulumi import automation as auto
 
-from infra.stackfile import read_config_values, stack_file
+from alertdist_common.outputs import StackOutputs
+from infra.stackfile import load_stack, read_config_values, stack_file
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.render import POLICY_PACK, change_config, cluster_stack
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
-from tests.kubernetes.facility import Cloud, admin, consume, live, refused_write, sasl
+from tests.kubernetes import phalanx
+from tests.kubernetes.facility import Cloud, admin, consume, live, operators_own_kafka, refused_write, sasl
 from tests.kubernetes.prerequisites import strimzi_operators
 from tests.rendered import rendered
 
@@ -260,6 +264,68 @@ def _reads(user: dict[str, Any], topic: str) -> bool:
     return any(a["resource"].get("name") == topic and "Read" in a["operations"] for a in acls) and not any(
         "Write" in a["operations"] for a in acls
     )
+
+
+def test_switching_the_api_server_to_the_usdf_stack_as_the_migration_does(
+    deployed: Deployed, kubernetes: LocalKubernetes, settings: FacilitySettings
+) -> None:
+    """docs/migration.md step 1: with idf up, the operator selects the usdf stack and deploys it
+    (here on the same API server, which holds what phalanx runs in `sasquatch`); step 6 removes it
+    again (here: its `destroy`). Each stack's objects live beside the other's: usdf's `up` succeeds
+    and changes nothing of idf's (a refreshed idf preview stays empty), its ingester logs in with
+    what the user operator wrote, a phalanx broker with phalanx's password, and its `destroy`
+    leaves idf as it was.
+
+    Strimzi 1.2.0's user and topic operators reconcile `sasquatch` here, on a Kafka of their own as
+    at USDF: one API server holds one release's CRDs, and 1.2.0's serve only kafka.strimzi.io/v1,
+    which the usdf stack and phalanx's users and alert topics are written in (phalanx's registry
+    topic, v1beta2, is left out). The usdf stack on 0.51.0, the release USDF runs, is rehearsed in
+    test_usdf_rehearsal.py."""
+    idf, usdf = load_stack(STACK), load_stack("usdf")
+    assert idf.kafka is not None
+    assert idf.kafka.strimzi is not None
+    assert usdf.kafka is not None
+    assert usdf.kafka.strimzi is not None
+    assert usdf.namespace == phalanx.NAMESPACE
+    with operators_own_kafka(settings.run_dir.parent / "strimzi-kafka-usdf") as usdf_kafka:
+        passwords = phalanx.passwords()
+        phalanx.seed(kubernetes, usdf_kafka, passwords, served=idf.kafka.strimzi.api_version)
+        operators = StrimziOperators(
+            kubernetes,
+            deployed.operators.release,
+            usdf.namespace,
+            usdf.kafka.name,
+            usdf_kafka,
+            operator_namespace=usdf.kafka.strimzi.namespace,
+            home_name="strimzi-operators-usdf",
+        )
+        cloud = Cloud(kubernetes, usdf.namespace, usdf.kafka.name)
+        try:
+            operators.up("user-operator", "topic-operator")
+            cloud.start()
+            work_dir = deployed.work_dir.parent / "usdf-beside-idf"
+            stack = cluster_stack("usdf", work_dir, settings.bin_dir, kubernetes.kubeconfig)
+            with (work_dir / "up.log").open("w") as log:
+                result = stack.up(color="never", policy_packs=[str(POLICY_PACK)], on_output=log.write)
+            assert result.summary.result == "succeeded"
+            assert (result.summary.resource_changes or {}).get("create", 0) > 10, (
+                result.summary.resource_changes
+            )
+            stack.preview(color="never", expect_no_changes=True, policy_packs=[str(POLICY_PACK)])
+            deployed.stack.preview(color="never", refresh=True, expect_no_changes=True)
+            outputs = StackOutputs.model_validate({k: v.value for k, v in result.outputs.items()})
+            (ingester,) = outputs.users_with_role("archive-ingester")
+            written = live(kubernetes, usdf.namespace, "secret", ingester)["data"]["password"]
+            consume(sasl(usdf_kafka, ingester, base64.b64decode(written).decode()), TOPIC, group=ingester)
+            consume(sasl(usdf_kafka, "fink-usdf", passwords["fink-usdf"]), TOPIC, group="fink-usdf-switch")
+            with (work_dir / "destroy.log").open("w") as log:
+                stack.destroy(color="never", on_output=log.write)
+            users = json.loads(kubernetes.kubectl("-n", usdf.namespace, "get", "kafkausers", "-o", "json"))
+            assert {u["metadata"]["name"] for u in users["items"]} == set(phalanx.USERS)
+            deployed.stack.preview(color="never", refresh=True, expect_no_changes=True)
+        finally:
+            cloud.stopped.set()
+            operators.down()
 
 
 # Last: it deletes whatever is not protected.

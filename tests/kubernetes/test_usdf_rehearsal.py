@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import NewTopic
 from pulumi import automation as auto
 
 from alertdist_common.outputs import StackOutputs
@@ -121,17 +120,8 @@ def rehearsal(
     kubernetes.up()
     operators = strimzi_operators(kubernetes, settings, STACK, operators_kafka)
     assert operators.release == "0.51.0"
-    # Phalanx's alert topics hold alerts at USDF: they were made long before any rehearsal.
-    client = admin(operators_kafka)  # held: a client collected before its futures resolve fails them
-    created = client.create_topics(
-        [NewTopic(name, partitions, replicas) for name, partitions, replicas in phalanx.TOPICS]
-    )
-    for future in created.values():
-        future.result(timeout=60)
     passwords = phalanx.passwords()
-    seeded = json.dumps({"apiVersion": "v1", "kind": "List", "items": phalanx.applied_by_argo()})
-    kubernetes.kubectl("apply", f"--field-manager={phalanx.FIELD_MANAGER}", "-f", "-", stdin=seeded)
-    kubernetes.apply(phalanx.passwords_secret(passwords))
+    phalanx.seed(kubernetes, operators_kafka, passwords, served="all")
     cloud = Cloud(kubernetes, operators.namespace, operators.cluster)
     try:
         operators.up()
