@@ -481,6 +481,18 @@ class FacilityOwnedSpec(_Model):
     registry: FacilityRegistrySpec | None = None
 
 
+class MonitoringSpec(_Model):
+    """What the stack gives a facility's Prometheus operator (monitoring.coreos.com/v1): PodMonitors
+    for what it runs, and its alerting rules as a PrometheusRule. Off where no such operator runs."""
+
+    pod_monitors: bool = Field(default=False, alias="podMonitors")
+    rules: bool = False
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="labels the facility's Prometheus selects monitors and rules by (phalanx: monitorLabel)",
+    )
+
+
 class StackConfig(_Model):
     """Everything a stack declares, minus secrets (see infra.stack_secrets)."""
 
@@ -501,6 +513,7 @@ class StackConfig(_Model):
     )
     local: LocalEndpoints | None = None
     facility_owned: FacilityOwnedSpec | None = Field(default=None, alias="facilityOwned")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @model_validator(mode="after")
     def _facility_parts(self) -> StackConfig:
@@ -516,6 +529,10 @@ class StackConfig(_Model):
         if self.facility is Facility.LOCAL:
             if self.local is None:
                 raise ValueError("the local stack needs `local` endpoints")
+            if self.monitoring.pod_monitors or self.monitoring.rules:
+                raise ValueError(
+                    "`monitoring` declares Prometheus operator objects: the local stack has no Kubernetes"
+                )
         else:
             if self.kafka is None or self.archive is None or self.services_image is None:
                 raise ValueError(f"the {self.facility} stack needs `kafka`, `archive` and `servicesImage`")

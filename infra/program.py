@@ -14,6 +14,7 @@ from infra.components.access import KafkaAccess
 from infra.components.archive import AlertArchive, LocalArchiveBuckets
 from infra.components.archive.manifests import ArchivedTopics
 from infra.components.kafka import KafkaCluster
+from infra.components.monitoring import Monitoring
 from infra.components.producer import AlertProducer
 from infra.components.registry import SchemaRegistrations, SchemaRegistry
 from infra.components.targets import DirectKafkaTarget, StrimziTarget
@@ -228,6 +229,8 @@ def _declare_facility(
     )
     if config.producer.enabled:
         AlertProducer("producer", config.producer, image, address, depends_on=ready)
+    if config.monitoring.pod_monitors or config.monitoring.rules:
+        Monitoring("monitoring", config)
 
 
 def main() -> None:

@@ -131,7 +131,8 @@ def parser() -> argparse.ArgumentParser:
         "--test-tools",
         action="store_true",
         help="also build what only the tests use: the Kubernetes provider and the local Kubernetes "
-        "with KWOK (the facility stacks rendered and previewed), actionlint (the workflows)",
+        "with KWOK (the facility stacks rendered and previewed), actionlint (the workflows), promtool "
+        "(the alerting rules)",
     )
     install.set_defaults(run=_install)
     commands.add_parser(

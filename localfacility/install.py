@@ -26,7 +26,12 @@ from localfacility.engine import existing_pulumi
 from localfacility.settings import STRIMZI_SOURCES, TOOLS_DIR, FacilitySettings
 
 GO_TOOLS = ("schema-registry", "versitygw", "fake-gcs-server")
-TEST_GO_TOOLS = ("actionlint",)  # the workflows' linter, which scripts/test.sh runs
+# The workflows' linter, which scripts/test.sh runs; Prometheus's rule checker and tester, which the
+# tests run on the stacks' alerting rules.
+TEST_GO_TOOLS = ("actionlint", "promtool")
+# Build tags a wrapper module's tool is built with: Prometheus's tags leave out every service
+# discovery plugin (prometheus v0.316.0 plugins/plugin_*.go), which rules never use.
+GO_BUILD_TAGS = {"promtool": "remove_all_sd"}
 _IMPORT = re.compile(r'^\s*(?:import )?_ "([^"]+)"$', re.MULTILINE)
 
 
@@ -59,6 +64,7 @@ COLD_MINUTES = {
     "versitygw": "2",
     "fake-gcs-server": "2",
     "actionlint": "1",
+    "promtool": "2",
     "pulumi": "6 to 14",
     "pulumi-resource-kubernetes": "10 to 28",
     "kubernetes": "10 to 18",
@@ -134,22 +140,26 @@ def _mark_built(binary: Path, digest: str) -> None:
     (binary.parent / f".{binary.name}.sha256").write_text(digest)
 
 
-def _go_build(cwd: Path, binary: Path, target: str, ldflags: str, env: dict[str, str]) -> None:
+def _go_build(
+    cwd: Path, binary: Path, target: str, ldflags: str, env: dict[str, str], tags: str = ""
+) -> None:
     binary.parent.mkdir(parents=True, exist_ok=True)
     argv = ["go", "build", "-trimpath", "-o", str(binary)]
     argv += ["-ldflags", ldflags] if ldflags else []
+    argv += ["-tags", tags] if tags else []
     subprocess.run([*argv, target], cwd=cwd, env=env, check=True)
 
 
 def install_go_tool(settings: FacilitySettings, name: str, ldflags: str = "") -> bool:
     """Build one tool from its pinned wrapper module (go.mod + go.sum) via the Go proxy."""
     binary = settings.bin_dir / name
-    current, digest = _pinned(name, binary, ldflags)
+    tags = GO_BUILD_TAGS.get(name, "")
+    current, digest = _pinned(name, binary, ldflags, tags)
     if current:
         return False
     _require("go", "install Go 1.26 or newer")
     with _step(name, f"building {name} from the Go module proxy"):
-        _go_build(TOOLS_DIR / name, binary, go_tool_package(name), ldflags, {**os.environ, **_GO_ENV})
+        _go_build(TOOLS_DIR / name, binary, go_tool_package(name), ldflags, {**os.environ, **_GO_ENV}, tags)
     _mark_built(binary, digest)
     return True
 
@@ -517,7 +527,7 @@ def ensure_debian_packages(test_tools: bool = False) -> list[str]:
 def install_all(settings: FacilitySettings, test_tools: bool = False) -> list[str]:
     """Install whatever is missing; return the names of the parts installed now. `test_tools`:
     also what only the tests use (the Kubernetes provider, the local Kubernetes and KWOK,
-    actionlint, Strimzi's operators). Two lanes side by side: what downloads (Debian packages, Maven
+    actionlint, promtool, Strimzi's operators). Two lanes side by side: what downloads (Debian packages, Maven
     jars; then Strimzi's Maven build) beside what compiles with Go, so the network and the cores are
     busy at once."""
     downloads: list[Callable[[], list[str]]] = [partial(ensure_debian_packages, test_tools)]

@@ -4,7 +4,7 @@
 # S3 and GCS servers, PostgreSQL, nginx) and the Pulumi CLI. Idempotent: a second
 # run only checks. `--test-tools` also builds what only the tests use: the Kubernetes
 # provider, and the local Kubernetes with KWOK (the facility stacks rendered and applied; the
-# local stack has no Kubernetes), and actionlint.
+# local stack has no Kubernetes), actionlint and promtool.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

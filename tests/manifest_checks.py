@@ -1,6 +1,6 @@
 """Validation of Kubernetes manifests against their real API schemas: Strimzi's CRDs (from
-../shared/strimzi-crds/<chart version>/, or ALERTDIST_STRIMZI_CRDS), Gateway API's CRDs (from its Go
-module) and the core Kubernetes API.
+../shared/strimzi-crds/<chart version>/, or ALERTDIST_STRIMZI_CRDS), Gateway API's and the Prometheus
+operator's CRDs (from their Go modules) and the core Kubernetes API.
 Used on the mocks' record (tests/unit) and on the YAML the engine renders (tests/integration)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from infra.components.kubernetes import GATEWAY_API_VERSION
+from infra.components.monitoring.manifests import PROMETHEUS_OPERATOR_VERSION
 from localfacility.settings import STRIMZI_SOURCES
 
 KUBERNETES_VERSION = "1.33.0"
@@ -72,22 +73,53 @@ def require_crds(chart_version: str) -> Path:
     return directory
 
 
-def gateway_api_crds() -> Path:
-    """The standard-channel CRDs of the Gateway API release the routes are written for, from its Go
-    module (the module proxy serves the whole repository tree, config/crd/ included); in CI their
-    absence fails the run, elsewhere it skips and says why."""
-    command = ["go", "mod", "download", "-json", f"sigs.k8s.io/gateway-api@{GATEWAY_API_VERSION}"]
+def module_dir(module: str, version: str) -> Path:
+    """A Go module's whole tree from the module proxy (which serves a release's repository tree, its
+    CRD files included); in CI its absence fails the run, elsewhere it skips and says why."""
+    command = ["go", "mod", "download", "-json", f"{module}@{version}"]
     try:
         found = subprocess.run(command, capture_output=True, text=True, check=False)
         failure = found.stderr if found.returncode != 0 else ""
     except OSError as exc:  # no Go on this machine
         failure = str(exc)
     if failure:
-        message = f"Gateway API {GATEWAY_API_VERSION} not downloadable (go mod download): {failure}"
+        message = f"{module} {version} not downloadable (go mod download): {failure}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return Path(json.loads(found.stdout)["Dir"]) / "config" / "crd" / "standard"
+    return Path(json.loads(found.stdout)["Dir"])
+
+
+def gateway_api_crds() -> Path:
+    """The standard-channel CRDs of the Gateway API release the routes are written for."""
+    return module_dir("sigs.k8s.io/gateway-api", GATEWAY_API_VERSION) / "config" / "crd" / "standard"
+
+
+def prometheus_operator_crds() -> Path:
+    """The CRDs of the Prometheus operator release the monitors and rules are written for."""
+    module = module_dir("github.com/prometheus-operator/prometheus-operator", PROMETHEUS_OPERATOR_VERSION)
+    return module / "example" / "prometheus-operator-crd"
+
+
+def monitoring_crd_files() -> list[Path]:
+    """The two kinds the stacks declare: PodMonitor and PrometheusRule."""
+    crds = prometheus_operator_crds()
+    return [crds / f"monitoring.coreos.com_{kind}.yaml" for kind in ("podmonitors", "prometheusrules")]
+
+
+@cache
+def monitoring_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    return _served_schemas(monitoring_crd_files())
+
+
+def validate_monitoring(manifest: dict[str, Any]) -> None:
+    """Raises jsonschema.ValidationError where a monitor or rule does not match the served CRD schema."""
+    schema = monitoring_schemas()[(manifest["apiVersion"], manifest["kind"])]
+    jsonschema.validate({key: value for key, value in manifest.items() if key != "metadata"}, schema)
+
+
+def is_monitoring(manifest: dict[str, Any]) -> bool:
+    return str(manifest["apiVersion"]).startswith("monitoring.coreos.com/")
 
 
 @cache
@@ -103,7 +135,8 @@ def _served_schemas(paths: Iterable[Path]) -> dict[tuple[str, str], dict[str, An
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             if version.get("served"):
-                schemas[(f"{group}/{version['name']}", kind)] = _closed(version["schema"]["openAPIV3Schema"])
+                schema = _python_patterns(version["schema"]["openAPIV3Schema"])
+                schemas[(f"{group}/{version['name']}", kind)] = _closed(schema)
     return schemas
 
 
@@ -115,6 +148,19 @@ def validate_gateway(manifest: dict[str, Any]) -> None:
 
 def is_gateway(manifest: dict[str, Any]) -> bool:
     return str(manifest["apiVersion"]).startswith("gateway.networking.k8s.io/")
+
+
+def _python_patterns(schema: Any) -> Any:
+    """Go's regexp takes flags after `^` (`^(?i)...`, in the PrometheusRule CRD); Python's only first."""
+    if isinstance(schema, dict):
+        fixed = {key: _python_patterns(value) for key, value in schema.items()}
+        pattern = fixed.get("pattern")
+        if isinstance(pattern, str) and pattern.startswith("^(?i)"):
+            fixed["pattern"] = "(?i)^" + pattern.removeprefix("^(?i)")
+        return fixed
+    if isinstance(schema, list):
+        return [_python_patterns(item) for item in schema]
+    return schema
 
 
 def _closed(schema: Any) -> Any:

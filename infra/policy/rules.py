@@ -14,9 +14,9 @@ DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
 BROKER_USERNAME = re.compile(r"^[a-z][a-z0-9]*-(idf|usdf|local)$")
 NAMESPACED = re.compile(
     r"^kubernetes:(kafka\.strimzi\.io/[^:]+|apps/v1|batch/v1|core/v1|networking\.k8s\.io/v1|policy/v1"
-    r"|gateway\.networking\.k8s\.io/v1):"
+    r"|gateway\.networking\.k8s\.io/v1|monitoring\.coreos\.com/v1):"
     r"(Kafka|KafkaNodePool|KafkaTopic|KafkaUser|Deployment|Job|Secret|Service|ServiceAccount|Ingress"
-    r"|NetworkPolicy|PodDisruptionBudget|ConfigMap|HTTPRoute)$"
+    r"|NetworkPolicy|PodDisruptionBudget|ConfigMap|HTTPRoute|PodMonitor|PrometheusRule)$"
 )
 SENSITIVE_ENV = re.compile(r"PASSWORD|SECRET|ACCESS_KEY|TOKEN", re.IGNORECASE)
 FACILITY_MIN_REPLICAS = 3

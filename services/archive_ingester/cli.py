@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Metric
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import ValidationError
 
@@ -36,6 +36,8 @@ METRICS = {
     "alertdist_archive_retries_total": ("retries", "Retries after an object store or Kafka failure"),
 }
 
+ALERT_AGE_METRIC = "alertdist_archive_alert_age_seconds"
+
 
 class IngestCollector(Collector):
     """The latest IngestStats, for the metrics port (what a pod's scraper reads)."""
@@ -47,6 +49,12 @@ class IngestCollector(Collector):
         for name, (field, help_text) in METRICS.items():
             family = CounterMetricFamily if name.endswith("_total") else GaugeMetricFamily
             yield family(name.removesuffix("_total"), help_text, value=getattr(self.stats, field))
+        yield HistogramMetricFamily(
+            ALERT_AGE_METRIC,
+            "Age of each alert when archived and committed, from its Kafka timestamp",
+            buckets=self.stats.ages.cumulative(),
+            sum_value=self.stats.ages.total_seconds,
+        )
 
 
 def write_metrics(path: Path, stats: IngestStats) -> None:

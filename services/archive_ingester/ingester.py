@@ -14,7 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from alertdist_common.kafka import KafkaSettings
 from alertdist_common.layout import SCHEMAS_PREFIX
@@ -56,6 +64,37 @@ class BatchPlan:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     new_schemas: set[int] = field(default_factory=set)
     alerts: int = 0
+    timestamps_ms: list[int] = field(default_factory=list)  # the alerts' Kafka timestamps, where set
+
+
+# Upper bounds of the alert-age histogram's buckets, in seconds, around the 60 s delivery target.
+AGE_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 300.0, 600.0)
+
+
+@dataclass
+class AlertAges:
+    """How old each alert was when archived and committed, from its Kafka timestamp (the producer's
+    CreateTime): the delivery latency a consumer in the brokers' place sees. A histogram's counts."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(AGE_BUCKETS))  # per bucket, not cumulative
+    count: int = 0
+    total_seconds: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.total_seconds += seconds
+        for index, bound in enumerate(AGE_BUCKETS):
+            if seconds <= bound:
+                self.counts[index] += 1
+                return
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(upper bound, alerts at most that old) for each bucket, +Inf last, as Prometheus reads them."""
+        running, buckets = 0, []
+        for bound, count in zip(AGE_BUCKETS, self.counts, strict=True):
+            running += count
+            buckets.append((str(bound), running))
+        return [*buckets, ("+Inf", self.count)]
 
 
 @dataclass
@@ -65,6 +104,7 @@ class IngestStats:
     schemas: int = 0
     batches: int = 0
     retries: int = 0
+    ages: AlertAges = field(default_factory=AlertAges)
 
 
 class Backoff:
@@ -157,6 +197,9 @@ class ArchiveIngester:
                 plan.objects.append(StoredObject(schema_key(schema_id), schema.avro_json))
             plan.objects.append(StoredObject(key, value))
             plan.alerts += 1
+            timestamp_type, timestamp_ms = message.timestamp()
+            if timestamp_type != TIMESTAMP_NOT_AVAILABLE:
+                plan.timestamps_ms.append(timestamp_ms)
         return plan
 
     # -- effects ---------------------------------------------------------------------------
@@ -326,6 +369,9 @@ class ArchiveIngester:
         self._stored_schemas |= plan.new_schemas
         self._commit(messages, stop)
         self._resume()
+        committed_ms = time.time() * 1000
+        for timestamp_ms in plan.timestamps_ms:
+            self.stats.ages.observe(max(0.0, (committed_ms - timestamp_ms) / 1000))
         self.stats.batches += 1
         self.stats.alerts += plan.alerts
         self.stats.schemas = len(self._stored_schemas)

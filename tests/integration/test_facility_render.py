@@ -17,11 +17,13 @@ from localfacility.install import install_engine
 from localfacility.render import render_stack
 from tests.manifest_checks import (
     is_gateway,
+    is_monitoring,
     is_strimzi,
     require_crds,
     type_token,
     validate_core,
     validate_gateway,
+    validate_monitoring,
     validate_strimzi,
 )
 from tests.rendered import SETTINGS, rendered
@@ -50,6 +52,8 @@ def test_rendered_objects_match_strimzi_and_kubernetes(stack: str) -> None:
     for manifest in objects:
         if is_strimzi(manifest):
             validate_strimzi(manifest, chart)
+        elif is_monitoring(manifest):
+            validate_monitoring(manifest)
         else:
             validate_core(manifest)
 

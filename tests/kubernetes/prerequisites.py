@@ -12,7 +12,7 @@ from localfacility.install import install_strimzi
 from localfacility.kubernetes import LocalKubernetes
 from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
-from tests.manifest_checks import require_crds
+from tests.manifest_checks import monitoring_crd_files, require_crds
 
 
 def strimzi_release(stack: str) -> str:
@@ -23,6 +23,7 @@ def strimzi_release(stack: str) -> str:
 
 
 RELEASE_LABEL = "alertdist.test/strimzi-release"  # which release's CRDs the test installed
+MONITORING_LABEL = "alertdist.test/prometheus-operator"  # the Prometheus operator's CRDs the test installed
 
 
 def install_strimzi_crds(kubernetes: LocalKubernetes, release: str) -> None:
@@ -81,3 +82,14 @@ def strimzi_operators(
         operator_namespace=config.kafka.strimzi.namespace,
         cluster_env=chart_env,
     )
+
+
+def prometheus_operator_crds(kubernetes: LocalKubernetes) -> None:
+    """The Prometheus operator's PodMonitor and PrometheusRule CRDs, as a facility that runs the
+    operator serves them (USDF: phalanx renders PodMonitors there, SPV:222-224), at the release the
+    stacks' monitors are written for."""
+    for path in monitoring_crd_files():
+        kubernetes.kubectl("apply", "--server-side", "-f", str(path))
+    names = ("crd/podmonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
+    kubernetes.kubectl("label", *names, f"{MONITORING_LABEL}=true", "--overwrite")
+    kubernetes.wait_established(MONITORING_LABEL)

@@ -40,7 +40,7 @@ from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
 from tests.kubernetes import phalanx
 from tests.kubernetes.facility import Cloud, admin, consume, live, operators_own_kafka, refused_write, sasl
-from tests.kubernetes.prerequisites import strimzi_operators
+from tests.kubernetes.prerequisites import prometheus_operator_crds, strimzi_operators
 from tests.rendered import rendered
 
 # `up` with the operators' start takes about 4 minutes on 2 cores, more under load: above the
@@ -290,6 +290,7 @@ def test_switching_the_api_server_to_the_usdf_stack_as_the_migration_does(
     with operators_own_kafka(settings.run_dir.parent / "strimzi-kafka-usdf") as usdf_kafka:
         passwords = phalanx.passwords()
         phalanx.seed(kubernetes, usdf_kafka, passwords, served=idf.kafka.strimzi.api_version)
+        prometheus_operator_crds(kubernetes)
         operators = StrimziOperators(
             kubernetes,
             deployed.operators.release,

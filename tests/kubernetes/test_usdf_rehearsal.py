@@ -26,7 +26,7 @@ from localfacility.settings import FacilitySettings
 from localfacility.strimzi import KafkaAccess, StrimziOperators
 from tests.kubernetes import phalanx
 from tests.kubernetes.facility import Cloud, admin, consume, live, refused_write, sasl
-from tests.kubernetes.prerequisites import strimzi_operators
+from tests.kubernetes.prerequisites import prometheus_operator_crds, strimzi_operators
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -122,6 +122,7 @@ def rehearsal(
     assert operators.release == "0.51.0"
     passwords = phalanx.passwords()
     phalanx.seed(kubernetes, operators_kafka, passwords, served="all")
+    prometheus_operator_crds(kubernetes)
     cloud = Cloud(kubernetes, operators.namespace, operators.cluster)
     try:
         operators.up()
@@ -217,6 +218,11 @@ def test_the_stack_s_own_users_and_topics_are_made_by_0_51_0_s_operators(
     consume(login, "lsst-alerts-v11", group=ingester)
     (dead_letter,) = outputs.topics_with_role("dead-letter")
     assert dead_letter in admin(rehearsal.operators.kafka).list_topics(timeout=10).topics
+    # The API server accepted the stack's monitors and rules against the Prometheus operator's CRDs.
+    assert {m["metadata"]["name"] for m in listed(kubernetes, "podmonitors")} == {
+        "alert-distribution-services"
+    }
+    assert [r["metadata"]["name"] for r in listed(kubernetes, "prometheusrules")] == ["alert-distribution"]
     rehearsal.stack.preview(color="never", expect_no_changes=True, policy_packs=[str(POLICY_PACK)])
 
 

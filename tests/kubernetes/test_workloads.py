@@ -13,14 +13,15 @@ import pytest
 from infra.stackfile import load_stack
 from localfacility.kubernetes import LocalKubernetes
 from tests.kubernetes.prerequisites import prerequisites_namespaces
-from tests.manifest_checks import is_gateway, is_strimzi
+from tests.manifest_checks import is_gateway, is_monitoring, is_strimzi
 from tests.rendered import rendered
 from tests.unit.infra.test_program import FACILITY_STACKS
 
 
 def workloads(stack: str) -> list[dict[str, Any]]:
-    """The stack's objects but Strimzi's and the Gateway API's (their CRDs are tested apart)."""
-    return [o for o in rendered(stack) if not is_strimzi(o) and not is_gateway(o)]
+    """The stack's objects but Strimzi's, the Gateway API's and the Prometheus operator's (their CRDs
+    are tested apart, and the real deploys apply them)."""
+    return [o for o in rendered(stack) if not (is_strimzi(o) or is_gateway(o) or is_monitoring(o))]
 
 
 @pytest.mark.parametrize("stack", FACILITY_STACKS)

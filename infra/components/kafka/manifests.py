@@ -28,6 +28,11 @@ JMX_EXPORTER_CONFIG: dict[str, Any] = {
             "name": "kafka_server_replicamanager_$1",
             "type": "GAUGE",
         },
+        {  # IsrShrinksPerSec and IsrExpandsPerSec are meters: their Count, as a counter
+            "pattern": "kafka.server<type=ReplicaManager, name=(.+)PerSec><>Count",
+            "name": "kafka_server_replicamanager_$1_total",
+            "type": "COUNTER",
+        },
         {
             "pattern": "kafka.controller<type=KafkaController, name=(.+)><>Value",
             "name": "kafka_controller_kafkacontroller_$1",

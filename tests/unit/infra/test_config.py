@@ -34,6 +34,13 @@ def test_the_owner_s_parts_are_described_on_a_shared_cluster_only() -> None:
         StackConfig.model_validate(values)
 
 
+def test_the_local_stack_declares_no_monitors() -> None:
+    values = facility_values("local")
+    values["monitoring"] = {"rules": True}
+    with pytest.raises(ValidationError, match="no Kubernetes"):
+        StackConfig.model_validate(values)
+
+
 def test_an_owned_topic_must_be_described() -> None:
     values = facility_values("usdf")
     values["facilityOwned"]["topics"].append("lsst-alerts-v12")

@@ -16,8 +16,10 @@ from infra.stackfile import load_stack
 from tests.manifest_checks import (
     KUBERNETES_VERSION,
     crd_schemas,
+    monitoring_schemas,
     require_crds,
     validate_core,
+    validate_monitoring,
     validate_strimzi,
 )
 from tests.unit.infra.test_program import FACILITY_STACKS, program
@@ -38,8 +40,14 @@ def core_objects(stack: str) -> list[dict[str, Any]]:
     return [
         as_manifest(r)
         for r in program(stack).resources
-        if r.custom and r.type.startswith("kubernetes:") and "strimzi" not in r.type and "helm" not in r.type
+        if r.custom
+        and r.type.startswith("kubernetes:")
+        and not any(part in r.type for part in ("strimzi", "helm", "monitoring.coreos.com"))
     ]
+
+
+def monitoring_objects(stack: str) -> list[dict[str, Any]]:
+    return [as_manifest(r) for r in program(stack).resources if "monitoring.coreos.com" in r.type]
 
 
 @pytest.mark.parametrize("stack", FACILITY_STACKS)
@@ -78,3 +86,28 @@ def test_kubernetes_check_catches_a_wrong_type() -> None:
     deployment["spec"]["replicas"] = "two"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("stack", FACILITY_STACKS)
+def test_monitors_and_rules_match_the_prometheus_operator_crds(stack: str) -> None:
+    """What `alertdist:monitoring` asks for, valid against the Prometheus operator's CRDs."""
+    monitoring = load_stack(stack).monitoring
+    objects = monitoring_objects(stack)
+    expected = {
+        kind
+        for kind, on in (("PodMonitor", monitoring.pod_monitors), ("PrometheusRule", monitoring.rules))
+        if on
+    }
+    assert {o["kind"] for o in objects} == expected
+    for manifest in objects:
+        validate_monitoring(manifest)
+
+
+def test_the_monitoring_check_catches_a_misspelt_field() -> None:
+    (monitor, *_) = [o for o in monitoring_objects("usdf") if o["kind"] == "PodMonitor"]
+    monitor["spec"]["podMetricsEndpoints"][0]["portName"] = monitor["spec"]["podMetricsEndpoints"][0].pop(
+        "port"
+    )
+    body = {key: value for key, value in monitor.items() if key != "metadata"}
+    with pytest.raises(jsonschema.ValidationError, match="portName"):
+        jsonschema.validate(body, monitoring_schemas()[("monitoring.coreos.com/v1", "PodMonitor")])

@@ -140,6 +140,7 @@ def test_the_local_facility_builds_no_kubernetes_provider(
         "kubernetes",
         "kwok",
         "actionlint",
+        "promtool",
         "strimzi-1.2.0",
         "strimzi-0.51.0",
     }.isdisjoint(ran)
@@ -148,7 +149,7 @@ def test_the_local_facility_builds_no_kubernetes_provider(
     ran.clear()
     install.install_all(FacilitySettings(run_dir=tmp_path), test_tools=True)
     assert ran.index("kubernetes") > ran.index("pulumi-resource-kubernetes") > ran.index("pulumi")
-    assert {"actionlint", "kwok", "debianTrue", "strimzi-1.2.0", "strimzi-0.51.0"} <= set(ran)
+    assert {"actionlint", "promtool", "kwok", "debianTrue", "strimzi-1.2.0", "strimzi-0.51.0"} <= set(ran)
     assert ran.index("strimzi-1.2.0") > ran.index("kafka")  # in the downloads' lane, after the jars
 
 

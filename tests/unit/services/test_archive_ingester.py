@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import fastavro
 import pytest
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_CREATE_TIME,
+    TIMESTAMP_NOT_AVAILABLE,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 
 from alertdist_common.kafka import KafkaSettings
 from services.archive_ingester import ingester as ingester_module
@@ -40,9 +47,13 @@ class FakeMessage:
     _offset: int
     _partition: int = 0
     _topic: str = "alerts"
+    _timestamp: tuple[int, int] = (TIMESTAMP_NOT_AVAILABLE, 0)
 
     def value(self) -> bytes:
         return self._value
+
+    def timestamp(self) -> tuple[int, int]:
+        return self._timestamp
 
     def topic(self) -> str:
         return self._topic
@@ -181,6 +192,22 @@ def test_a_batch_is_written_then_committed_past_its_last_offset_per_partition(ri
     assert committed(rig.consumer) == {0: 12, 1: 8}
     assert rig.ingester.stats.alerts == 3
     assert rig.ingester.stats.schemas == 1
+
+
+def test_each_archived_alert_s_age_since_its_kafka_timestamp_is_counted(rig: Rig) -> None:
+    """The delivery-latency figure: alerts with a timestamp, once committed; not dead letters, not
+    messages without one."""
+    now_ms = int(time.time() * 1000)
+    batch = [
+        replace(alert(1, 10), _timestamp=(TIMESTAMP_CREATE_TIME, now_ms - 30_000)),
+        replace(alert(2, 11), _timestamp=(TIMESTAMP_CREATE_TIME, now_ms - 75_000)),
+        alert(3, 12),
+        replace(FakeMessage(b"not an alert", 13), _timestamp=(TIMESTAMP_CREATE_TIME, now_ms - 30_000)),
+    ]
+    assert rig.ingester.process(batch, threading.Event())
+    ages = dict(rig.ingester.stats.ages.cumulative())
+    assert (ages["20.0"], ages["45.0"], ages["60.0"], ages["90.0"], ages["+Inf"]) == (0, 1, 1, 2, 2)
+    assert 105 <= rig.ingester.stats.ages.total_seconds < 115
 
 
 def test_canaries_are_archived_under_their_own_prefix_and_alerts_never_are(rig: Rig) -> None:
