@@ -69,14 +69,17 @@ def cases(config: StackConfig) -> dict[str, Case]:
     pvc = f'{ns}, persistentvolumeclaim="{claim}"'
     replicas = "kafka_topic_partition_under_replicated_partition"
     return {
-        "AlertBrokerLagging": Case(
-            {f'kafka_consumergroup_lag{{{group}, partition="0"}}': "50000x150"},
+        "AlertBrokerLagging": Case(  # a partition with no committed offset reads -1: no lag, not less
+            {
+                f'kafka_consumergroup_lag{{{group}, partition="0"}}': "40001x150",
+                f'kafka_consumergroup_lag{{{group}, partition="1"}}': "-1x150",
+            },
             {
                 f'kafka_consumergroup_lag{{{group}, partition="0"}}': "100x150",
                 f"kafka_consumergroup_lag{{{other}}}": "90000x150",
             },
             {"consumergroup": broker},
-            50000,
+            40001,
         ),
         "AlertBrokerLagGrowing": Case(
             {f'kafka_consumergroup_lag{{{group}, partition="0"}}': "0+1000x150"},

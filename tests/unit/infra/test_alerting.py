@@ -9,7 +9,7 @@ import pytest
 
 from infra.alerting import alert_rules, broker_usernames, published_rules, rules_file_text
 from infra.components.kafka.manifests import JMX_EXPORTER_CONFIG
-from infra.components.monitoring.manifests import SERVICES_MONITOR, pod_monitors
+from infra.components.monitoring.manifests import SERVICES_MONITOR, monitoring_manifests, pod_monitors
 from infra.config import KafkaClusterSpec
 from infra.stackfile import load_stack
 from infra.tables import service_users
@@ -99,3 +99,12 @@ def test_the_services_monitor_selects_every_pod_with_a_metrics_port(stack: str) 
     for deployment in deployments:
         if deployment["metadata"]["name"] in scraped:
             assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_monitors_and_rules_carry_the_labels_the_facility_s_prometheus_selects_by() -> None:
+    config = load_stack("usdf")
+    assert config.monitoring.labels  # phalanx's monitors carry prometheus.io/scrape or release
+    manifests = monitoring_manifests(config)
+    assert {m["kind"] for m in manifests} == {"PodMonitor", "PrometheusRule"}
+    for manifest in manifests:
+        assert config.monitoring.labels.items() <= manifest["metadata"]["labels"].items()
