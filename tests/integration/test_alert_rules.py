@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import AlertRule, alert_rules, broker_usernames, facility_stacks, rules_document
+from infra.alerting import AlertRule, alert_rules, broker_usernames, rules_document
 from infra.config import StackConfig
 from infra.stackfile import load_stack
 from infra.tables import service_users
 from localfacility.install import install_go_tool
 from localfacility.settings import FacilitySettings
 from tests.rendered import rendered
+from tests.unit.infra.test_program import FACILITY_STACKS
 
 REPO = Path(__file__).resolve().parents[2]
-FACILITY_STACKS = facility_stacks()
 
 
 @pytest.fixture(scope="session")
